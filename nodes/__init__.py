@@ -1,0 +1,9 @@
+"""ComfyUI glue: the only part of the pack that imports ``comfy``."""
+from comfy_api.latest import ComfyExtension
+
+from .svg_node import SVGSparseAttention
+
+
+class SVGExtension(ComfyExtension):
+    async def get_node_list(self):
+        return [SVGSparseAttention]

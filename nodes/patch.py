@@ -1,0 +1,282 @@
+"""The runtime of one SVG patch: per-run state, the two wrappers and the attention override.
+
+Where state lives (nothing on the shared model object):
+- ``SVGPatch``: the settings of one node application, in the patched clone's
+  ``model_options["transformer_options"]``; never mutated after creation.
+- ``SVGRun``: one sampling run; the OUTER_SAMPLE wrapper puts it into the run's own copy of the
+  model options and logs its summary at the end.
+- ``SVGCall``: one diffusion-model call (one step of one cond batch); made by the DIFFUSION_MODEL
+  wrapper, which decides once per call what is the same for all its layers (warm-up, video grid).
+The attention override then only does per-layer work.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+
+import torch
+
+from ..svg_attention import SVGConfig, plan_band, sample_rows, svg_attention
+from ..svg_attention.backends import resolve_backend
+
+PATCH_KEY = "svg_sparse_attention"
+RUN_KEY = "svg_sparse_attention_run"
+CALL_KEY = "svg_sparse_attention_call"
+LOG_PREFIX = "[SVG]"
+MIN_VIDEO_BLOCKS = 4   # fewer pattern blocks than this: nothing worth skipping
+MAX_USEFUL_DENSITY = 0.9
+
+log = logging.getLogger("svg_sparse_attention")
+
+
+class SVGPatch:
+    """Settings of one node application (read-only once made)."""
+
+    def __init__(self, config: SVGConfig, adapter, unsupported_reason, previous_override):
+        self.config = config
+        self.adapter = adapter
+        self.unsupported_reason = unsupported_reason
+        self.previous_override = previous_override
+
+
+class SVGRun:
+    """State of one sampling run."""
+
+    def __init__(self, patch: SVGPatch, sigmas):
+        self.patch = patch
+        self.sparse_from_sigma = self._first_sparse_sigma(patch.config.dense_warmup, sigmas)
+        self.sparse_calls = 0
+        self.dense_calls = 0
+        self.dense_reasons = Counter()
+        self.logged = set()
+        self.head_decisions = 0
+        self.temporal_heads = None     # device tensor: summed without a host sync per call
+        self.density_sum = 0.0
+        self.generators = {}
+        self.backends = {}
+        self.backend_names = set()
+
+    @staticmethod
+    def _first_sparse_sigma(dense_warmup, sigmas):
+        """Calls at or below this sigma are sparse; the first round(dense_warmup * steps) steps of
+        this run's schedule stay dense. Thresholds, not step indices: samplers that evaluate
+        between steps and denoise < 1 (a truncated schedule) work alike."""
+        steps = 0 if sigmas is None else max(len(sigmas) - 1, 0)
+        dense_steps = int(math.floor(dense_warmup * steps + 0.5))
+        if steps == 0 or dense_steps >= steps:
+            return -math.inf
+        return float(sigmas[dense_steps]) * (1.0 + 1e-5)
+
+    def note_dense(self, reason: str):
+        self.dense_calls += 1
+        self.dense_reasons[reason] += 1
+        if reason not in self.logged:
+            self.logged.add(reason)
+            log.info(f"{LOG_PREFIX} dense: {reason}")
+
+    def log_once(self, key, message):
+        if key not in self.logged:
+            self.logged.add(key)
+            log.info(f"{LOG_PREFIX} {message}")
+
+    def generator(self, device):
+        key = str(device)
+        if key not in self.generators:
+            self.generators[key] = torch.Generator(device=device).manual_seed(self.patch.config.profile_seed)
+        return self.generators[key]
+
+    def backend(self, device, dtype, head_dim):
+        key = (str(device), dtype, head_dim)
+        if key not in self.backends:
+            backend, why = resolve_backend(self.patch.config.backend, device, dtype, head_dim)
+            self.backends[key] = backend
+            self.backend_names.add(backend.name)
+            self.log_once(("backend",) + key, f"backend: {why}")
+        return self.backends[key]
+
+    def note_sparse(self, temporal: torch.Tensor, density: float):
+        self.sparse_calls += 1
+        self.density_sum += density
+        self.head_decisions += temporal.numel()
+        counted = temporal.sum()
+        self.temporal_heads = counted if self.temporal_heads is None else self.temporal_heads + counted
+
+    def summary(self) -> dict:
+        temporal = int(self.temporal_heads.item()) if self.temporal_heads is not None else 0
+        return {
+            "sparse_calls": self.sparse_calls,
+            "dense_calls": self.dense_calls,
+            "dense_reasons": dict(self.dense_reasons),
+            "spatial_heads": self.head_decisions - temporal,
+            "temporal_heads": temporal,
+            "density": self.density_sum / self.sparse_calls if self.sparse_calls else None,
+            "requested_density": self.patch.config.requested_density,
+            "sparsity": self.patch.config.sparsity,
+            "backend": ",".join(sorted(self.backend_names)) or "none",
+        }
+
+    def summary_line(self) -> str:
+        s = self.summary()
+        heads = s["spatial_heads"] + s["temporal_heads"]
+        if heads:
+            share = (f"heads {100.0 * s['spatial_heads'] / heads:.0f}% spatial / "
+                     f"{100.0 * s['temporal_heads'] / heads:.0f}% temporal")
+        else:
+            share = "no head profiled"
+        density = "n/a" if s["density"] is None else f"{s['density']:.3f}"
+        text = (f"{s['sparse_calls']} sparse / {s['dense_calls']} dense attention calls, {share}, "
+                f"density {density} (requested {s['requested_density']:.3f}), backend {s['backend']}")
+        return f"{LOG_PREFIX} run summary: {text} | {json.dumps(s, sort_keys=True)}"
+
+
+class SVGCall:
+    """One diffusion-model call: the per-step decisions shared by all its attention calls."""
+
+    def __init__(self, run: SVGRun, dense_reason, grid):
+        self.run = run
+        self.dense_reason = dense_reason
+        self.grid = grid
+        self.video_calls = 0
+        self.checked_masks = {}
+
+    def next_video_block(self) -> int:
+        index = self.video_calls
+        self.video_calls += 1
+        return index
+
+    def key_bias(self, mask, layout, tokens):
+        """The additive key bias of a mask that only masks global keys, or (None, why not)."""
+        if mask is None:
+            return None, None
+        if not torch.is_floating_point(mask) or mask.shape[-1] != tokens or \
+                mask.dim() not in (3, 4) or any(size != 1 for size in mask.shape[1:-1]):
+            return None, f"attention mask of shape {tuple(mask.shape)} and dtype {mask.dtype} is not a key mask"
+        key = (id(mask), mask.data_ptr(), layout)
+        if key not in self.checked_masks:
+            video = mask[..., layout.video_start:layout.video_start + layout.video_tokens]
+            self.checked_masks[key] = bool((video == 0).all())
+        if not self.checked_masks[key]:
+            return None, "attention mask masks video tokens"
+        return mask.reshape(mask.shape[0], tokens), None
+
+
+def _transformer_options(args, kwargs):
+    if args and isinstance(args[-1], dict):
+        return args[-1]
+    return kwargs.get("transformer_options")
+
+
+def outer_sample_wrapper(executor, *args, **kwargs):
+    """One sampling run: a fresh SVGRun in this run's model options; the summary at the end."""
+    guider = executor.class_obj
+    options = guider.model_options["transformer_options"]
+    patch = options.get(PATCH_KEY)
+    sigmas = args[3] if len(args) > 3 else kwargs.get("sigmas")
+    run = SVGRun(patch, sigmas)
+    options[RUN_KEY] = run
+    try:
+        return executor(*args, **kwargs)
+    finally:
+        options.pop(RUN_KEY, None)
+        log.info(run.summary_line())
+
+
+def diffusion_model_wrapper(executor, *args, **kwargs):
+    """Decide once per model call: warm-up or not, and the video grid of this call."""
+    options = _transformer_options(args, kwargs)
+    run = options.get(RUN_KEY) if options is not None else None
+    if run is None:
+        return executor(*args, **kwargs)
+    patch = run.patch
+    dense_reason, grid = None, None
+    if patch.adapter is None:
+        dense_reason = patch.unsupported_reason
+    else:
+        sigmas = options.get("sigmas")
+        if sigmas is not None and float(sigmas.max()) > run.sparse_from_sigma:
+            dense_reason = f"dense warm-up ({patch.config.dense_warmup:.0%} of the steps)"
+        else:
+            grid, dense_reason = patch.adapter.grid(args, kwargs)
+            if grid is not None and grid.num_frames < 2:
+                dense_reason, grid = "a single frame (image) has no temporal structure to exploit", None
+    options[CALL_KEY] = SVGCall(run, dense_reason, grid)
+    try:
+        return executor(*args, **kwargs)
+    finally:
+        options.pop(CALL_KEY, None)
+
+
+def make_attention_override(previous):
+    """The attention override; every call it does not make sparse goes to ``previous`` (an earlier
+    override, chained) or to ComfyUI's own backend ``func``."""
+
+    def override(func, q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False,
+                 skip_output_reshape=False, **kwargs):
+        def dense(reason=None):
+            if reason is not None and call is not None:
+                call.run.note_dense(reason)
+            kw = dict(mask=mask, attn_precision=attn_precision, skip_reshape=skip_reshape,
+                      skip_output_reshape=skip_output_reshape, **kwargs)
+            if previous is None:
+                return func(q, k, v, heads, **kw)
+            return previous(func, q, k, v, heads, **kw)
+
+        options = kwargs.get("transformer_options") or {}
+        call = options.get(CALL_KEY)
+        if call is None:
+            return dense()
+        if call.dense_reason is not None:
+            return dense(call.dense_reason)
+        token_axis = 2 if skip_reshape else 1
+        tokens = q.shape[token_axis]
+        if k.shape[token_axis] != tokens or v.shape[token_axis] != tokens:
+            return dense("cross-attention (query and key lengths differ)")
+        layout, why = call.grid.layout_for(tokens)
+        if layout is None:
+            return dense(f"not the video's self-attention: {why}")
+        block = call.next_video_block()
+        config = call.run.patch.config
+        if block < config.dense_blocks:
+            return dense(f"leading block kept dense (dense_blocks={config.dense_blocks})")
+        key_bias, why = call.key_bias(mask, layout, tokens)
+        if why is not None:
+            return dense(why)
+        plan = plan_band(layout, config.sparsity, config.block_size)
+        if plan.covers_all or plan.density > MAX_USEFUL_DENSITY:
+            return dense(f"nothing to skip (sparsity {config.sparsity:.2f} keeps {plan.density:.0%})")
+        if layout.video_tokens < MIN_VIDEO_BLOCKS * config.block_size:
+            return dense(f"video too short to gain ({layout.video_tokens} tokens)")
+
+        if skip_reshape:
+            batch, _, _, head_dim = q.shape
+            qh, kh, vh = q, k, v
+        else:
+            batch, _, inner = q.shape
+            head_dim = inner // heads
+            qh, kh, vh = (t.view(batch, tokens, heads, head_dim).transpose(1, 2) for t in (q, k, v))
+        if kh.dtype != qh.dtype or vh.dtype != qh.dtype:
+            return dense(f"mixed dtypes {q.dtype}/{k.dtype}/{v.dtype}")
+        run = call.run
+        backend = run.backend(q.device, q.dtype, head_dim)
+        if skip_output_reshape:
+            out = torch.empty_like(qh, memory_format=torch.contiguous_format)
+            out_view = out
+        else:
+            out = torch.empty(batch, tokens, heads, head_dim, dtype=q.dtype, device=q.device)
+            out_view = out.transpose(1, 2)
+        rows = sample_rows(layout.video_tokens, config.sampled_rows, run.generator(q.device), q.device)
+        scale = kwargs.get("scale")
+        _, temporal = svg_attention(qh, kh, vh, layout, plan, rows, backend=backend,
+                                    key_bias=key_bias, scale=scale, out=out_view)
+        run.note_sparse(temporal, plan.density)
+        if config.verbose:
+            run.log_once(("layout", layout, plan.width),
+                         f"sparse: {layout}, band width {plan.width} blocks, density {plan.density:.3f}")
+        if skip_output_reshape:
+            return out
+        return out.view(batch, tokens, heads * head_dim)
+
+    override.svg_previous = previous
+    return override

@@ -1,0 +1,94 @@
+"""The "SVG Sparse Attention" node (V3 schema). Node id and input names are stable: saved
+workflows depend on them."""
+from __future__ import annotations
+
+import inspect
+import logging
+
+import comfy.patcher_extension
+from comfy_api.latest import io
+
+from ..svg_attention import BACKENDS, SVGConfig
+from .model_layout import adapter_for
+from .patch import PATCH_KEY, SVGPatch, diffusion_model_wrapper, make_attention_override, outer_sample_wrapper
+
+NODE_ID = "SVGSparseAttention"
+log = logging.getLogger("svg_sparse_attention")
+
+
+def _advanced(input_class) -> dict:
+    """``advanced=True`` where this ComfyUI's inputs know it (newer than 0.3.75), else nothing."""
+    return {"advanced": True} if "advanced" in inspect.signature(input_class.__init__).parameters else {}
+
+
+class SVGSparseAttention(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id=NODE_ID,
+            display_name="SVG Sparse Attention",
+            category="model/patches",
+            description=(
+                "Sparse VideoGen: training-free sparse attention for video diffusion transformers "
+                "(Wan 2.1/2.2, HunyuanVideo). Each head is profiled on a few sampled query rows at every "
+                "sparse call and runs as a spatial (same and nearby frames) or temporal (same position "
+                "across frames) head; one block-sparse kernel serves both. Place it between the model "
+                "loader and the sampler."),
+            inputs=[
+                io.Model.Input("model", tooltip="The video model to patch (Wan 2.1/2.2 or HunyuanVideo). "
+                               "Other models pass through unchanged, with a log line saying why."),
+                io.Float.Input("sparsity", default=0.75, min=0.0, max=0.95, step=0.01,
+                               tooltip="Fraction of the attention work to skip in sparse steps: 0.75 keeps 25%. "
+                                       "Higher is faster and drifts further from the dense video; 0 runs dense."),
+                io.Float.Input("dense_warmup", default=0.2, min=0.0, max=1.0, step=0.01,
+                               tooltip="Fraction of the sampling steps, from the start, that stay dense: the early "
+                                       "steps lay out the scene. 0.2 for Wan, 0.1 for HunyuanVideo (the SVG authors' "
+                                       "settings); 1.0 runs everything dense."),
+                io.Int.Input("dense_blocks", default=1, min=0, max=128,
+                             tooltip="Leading transformer blocks that always run dense (the first blocks carry the "
+                                     "least sparse attention)."),
+                io.Int.Input("sampled_rows", default=64, min=8, max=1024, step=8,
+                             tooltip="Query rows sampled at each sparse attention call to choose each head's "
+                                     "pattern. 64 costs a small fraction of the call.", **_advanced(io.Int.Input)),
+                io.Combo.Input("backend", options=list(BACKENDS), default="auto",
+                               tooltip="auto: Triton kernels on CUDA GPUs that run them, the plain-torch reference "
+                                       "elsewhere (one log line says which and why). reference: plain torch, slow, "
+                                       "for checking results."),
+                io.Int.Input("profile_seed", default=0, min=0, max=2**31 - 1,
+                             tooltip="Seed of the profiler's row sampling; the same seed gives the same video.",
+                             **_advanced(io.Int.Input)),
+                io.Boolean.Input("verbose", default=False,
+                                 tooltip="Also log each distinct layout, band width and density the patch uses.",
+                                 **_advanced(io.Boolean.Input)),
+            ],
+            outputs=[io.Model.Output(tooltip="The model with SVG sparse attention in its sparse steps.")],
+        )
+
+    @classmethod
+    def execute(cls, model, sparsity, dense_warmup, dense_blocks, sampled_rows=64, backend="auto",
+                profile_seed=0, verbose=False) -> io.NodeOutput:
+        config = SVGConfig(sparsity=sparsity, dense_warmup=dense_warmup, dense_blocks=dense_blocks,
+                           sampled_rows=sampled_rows, backend=backend, profile_seed=profile_seed,
+                           verbose=verbose)
+        return io.NodeOutput(apply_svg(model, config))
+
+
+def apply_svg(model, config: SVGConfig):
+    """A clone of ``model`` with SVG attention; the input model is not modified."""
+    patched = model.clone()
+    options = patched.model_options.setdefault("transformer_options", {})
+    previous = options.get("optimized_attention_override")
+    earlier = options.get(PATCH_KEY)
+    if earlier is not None:
+        log.info("[SVG] this model already had an SVG Sparse Attention patch: the new settings replace it")
+        previous = earlier.previous_override
+    for kind in (comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL):
+        patched.remove_wrappers_with_key(kind, PATCH_KEY)
+    adapter, reason = adapter_for(patched.get_model_object("diffusion_model"))
+    if adapter is None:
+        log.info(f"[SVG] this model stays dense: {reason}")
+    options[PATCH_KEY] = SVGPatch(config, adapter, reason, previous)
+    options["optimized_attention_override"] = make_attention_override(previous)
+    patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, PATCH_KEY, outer_sample_wrapper)
+    patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, PATCH_KEY, diffusion_model_wrapper)
+    return patched
