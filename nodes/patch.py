@@ -31,14 +31,36 @@ MAX_USEFUL_DENSITY = 0.9
 log = logging.getLogger("svg_sparse_attention")
 
 
+class RunReports:
+    """The report of the latest finished run of one patch, for the report node. Shared by every
+    clone of the patched model (ModelPatcher.clone deep-copies model_options)."""
+
+    def __init__(self):
+        self.last = None
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 class SVGPatch:
-    """Settings of one node application (read-only once made)."""
+    """Settings of one node application (read-only once made, but for its RunReports)."""
 
     def __init__(self, config: SVGConfig, adapter, unsupported_reason, previous_override):
         self.config = config
         self.adapter = adapter
         self.unsupported_reason = unsupported_reason
         self.previous_override = previous_override
+        self.reports = RunReports()
+
+
+class RunReport:
+    """What one run did, on the CPU: the summary dict and, per video self-attention call,
+    (step, block, labels) with labels a bool [B, H] tensor (True = temporal) or None (dense)."""
+
+    def __init__(self, summary: dict, steps: int, records: list):
+        self.summary = summary
+        self.steps = steps
+        self.records = records
 
 
 class SVGRun:
@@ -47,6 +69,8 @@ class SVGRun:
     def __init__(self, patch: SVGPatch, sigmas):
         self.patch = patch
         self.sparse_from_sigma = self._first_sparse_sigma(patch.config.dense_warmup, sigmas)
+        self.schedule = [] if sigmas is None else [float(s) for s in sigmas[:-1]]
+        self.records = []
         self.sparse_calls = 0
         self.dense_calls = 0
         self.dense_reasons = Counter()
@@ -103,6 +127,15 @@ class SVGRun:
         counted = temporal.sum()
         self.temporal_heads = counted if self.temporal_heads is None else self.temporal_heads + counted
 
+    def step_of(self, sigma: float) -> int:
+        """Index of the schedule step a model call at ``sigma`` belongs to."""
+        return sum(1 for s in self.schedule if s > sigma * (1.0 + 1e-5))
+
+    def report(self) -> RunReport:
+        records = [(step, block, None if labels is None else labels.to("cpu"))
+                   for step, block, labels in self.records]
+        return RunReport(self.summary(), len(self.schedule), records)
+
     def summary(self) -> dict:
         temporal = int(self.temporal_heads.item()) if self.temporal_heads is not None else 0
         return {
@@ -134,10 +167,11 @@ class SVGRun:
 class SVGCall:
     """One diffusion-model call: the per-step decisions shared by all its attention calls."""
 
-    def __init__(self, run: SVGRun, dense_reason, grid):
+    def __init__(self, run: SVGRun, dense_reason, grid, step):
         self.run = run
         self.dense_reason = dense_reason
         self.grid = grid
+        self.step = step
         self.video_calls = 0
         self.checked_masks = {}
 
@@ -181,6 +215,7 @@ def outer_sample_wrapper(executor, *args, **kwargs):
     finally:
         options.pop(RUN_KEY, None)
         log.info(run.summary_line())
+        patch.reports.last = run.report()
 
 
 def diffusion_model_wrapper(executor, *args, **kwargs):
@@ -190,18 +225,21 @@ def diffusion_model_wrapper(executor, *args, **kwargs):
     if run is None:
         return executor(*args, **kwargs)
     patch = run.patch
-    dense_reason, grid = None, None
+    dense_reason, grid, step = None, None, -1
+    sigmas = options.get("sigmas")
+    sigma = float(sigmas.max()) if sigmas is not None else None
+    if sigma is not None:
+        step = run.step_of(sigma)
     if patch.adapter is None:
         dense_reason = patch.unsupported_reason
     else:
-        sigmas = options.get("sigmas")
-        if sigmas is not None and float(sigmas.max()) > run.sparse_from_sigma:
+        if sigma is not None and sigma > run.sparse_from_sigma:
             dense_reason = f"dense warm-up ({patch.config.dense_warmup:.0%} of the steps)"
         else:
             grid, dense_reason = patch.adapter.grid(args, kwargs)
             if grid is not None and grid.num_frames < 2:
                 dense_reason, grid = "a single frame (image) has no temporal structure to exploit", None
-    options[CALL_KEY] = SVGCall(run, dense_reason, grid)
+    options[CALL_KEY] = SVGCall(run, dense_reason, grid, step)
     try:
         return executor(*args, **kwargs)
     finally:
@@ -239,6 +277,7 @@ def make_attention_override(previous):
         block = call.next_video_block()
         config = call.run.patch.config
         if block < config.dense_blocks:
+            call.run.records.append((call.step, block, None))
             return dense(f"leading block kept dense (dense_blocks={config.dense_blocks})")
         key_bias, why = call.key_bias(mask, layout, tokens)
         if why is not None:
@@ -271,6 +310,7 @@ def make_attention_override(previous):
         _, temporal = svg_attention(qh, kh, vh, layout, plan, rows, backend=backend,
                                     key_bias=key_bias, scale=scale, out=out_view)
         run.note_sparse(temporal, plan.density)
+        run.records.append((call.step, block, temporal))
         if config.verbose:
             run.log_once(("layout", layout, plan.width),
                          f"sparse: {layout}, band width {plan.width} blocks, density {plan.density:.3f}")
