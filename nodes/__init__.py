@@ -1,9 +1,10 @@
 """ComfyUI glue: the only part of the pack that imports ``comfy``."""
 from comfy_api.latest import ComfyExtension
 
+from .report_node import SVGAttentionReport
 from .svg_node import SVGSparseAttention
 
 
 class SVGExtension(ComfyExtension):
     async def get_node_list(self):
-        return [SVGSparseAttention]
+        return [SVGSparseAttention, SVGAttentionReport]
