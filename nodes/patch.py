@@ -197,9 +197,23 @@ class SVGCall:
 
 
 def _transformer_options(args, kwargs):
-    if args and isinstance(args[-1], dict):
-        return args[-1]
-    return kwargs.get("transformer_options")
+    """The call's transformer_options holding this run, wherever the model passes it: some forward
+    it positionally but not last (LTXV: ..., transformer_options, keyframe_idxs), some in kwargs."""
+    options = kwargs.get("transformer_options")
+    if isinstance(options, dict) and RUN_KEY in options:
+        return options
+    for arg in reversed(args):
+        if isinstance(arg, dict) and RUN_KEY in arg:
+            return arg
+    return None
+
+
+def _tensor(value):
+    """The tensor behind a q/k/v argument: newer ComfyUI may pass single-owner containers
+    (``AttentionTensorContainer``: ``take()``) where it has not unwrapped them itself."""
+    if isinstance(value, torch.Tensor) or not hasattr(value, "take"):
+        return value
+    return value.take()
 
 
 def outer_sample_wrapper(executor, *args, **kwargs):
@@ -218,12 +232,18 @@ def outer_sample_wrapper(executor, *args, **kwargs):
         patch.reports.last = run.report()
 
 
-def diffusion_model_wrapper(executor, *args, **kwargs):
-    """Decide once per model call: warm-up or not, and the video grid of this call."""
+def model_call_wrapper(executor, *args, **kwargs):
+    """Decide once per model call: warm-up or not, and the video grid of this call. Registered as
+    the DIFFUSION_MODEL wrapper, or as the APPLY_MODEL wrapper for adapters with
+    ``hook == "apply_model"`` (models whose forward has no DIFFUSION_MODEL wrapper, Mochi)."""
     options = _transformer_options(args, kwargs)
     run = options.get(RUN_KEY) if options is not None else None
     if run is None:
         return executor(*args, **kwargs)
+    return _model_call(executor, options, run, args, kwargs)
+
+
+def _model_call(executor, options, run, args, kwargs):
     patch = run.patch
     dense_reason, grid, step = None, None, -1
     sigmas = options.get("sigmas")
@@ -238,7 +258,8 @@ def diffusion_model_wrapper(executor, *args, **kwargs):
         else:
             grid, dense_reason = patch.adapter.grid(args, kwargs)
             if grid is not None and grid.num_frames < 2:
-                dense_reason, grid = "a single frame (image) has no temporal structure to exploit", None
+                name = getattr(patch.adapter, "name", type(patch.adapter).__name__)
+                dense_reason, grid = f"{name}: a single frame (image) has no temporal structure to exploit", None
     options[CALL_KEY] = SVGCall(run, dense_reason, grid, step)
     try:
         return executor(*args, **kwargs)
@@ -261,6 +282,7 @@ def make_attention_override(previous):
                 return func(q, k, v, heads, **kw)
             return previous(func, q, k, v, heads, **kw)
 
+        q, k, v = _tensor(q), _tensor(k), _tensor(v)
         options = kwargs.get("transformer_options") or {}
         call = options.get(CALL_KEY)
         if call is None:
@@ -271,7 +293,10 @@ def make_attention_override(previous):
         tokens = q.shape[token_axis]
         if k.shape[token_axis] != tokens or v.shape[token_axis] != tokens:
             return dense("cross-attention (query and key lengths differ)")
-        layout, why = call.grid.layout_for(tokens)
+        if k.shape != q.shape or v.shape != q.shape:
+            return dense(f"key/value shapes {tuple(k.shape)}/{tuple(v.shape)} differ from the query's "
+                         f"{tuple(q.shape)} (grouped-query attention)")
+        layout, why = call.grid.refined(options).layout_for(tokens)
         if layout is None:
             return dense(f"not the video's self-attention: {why}")
         block = call.next_video_block()

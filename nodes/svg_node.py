@@ -10,7 +10,8 @@ from comfy_api.latest import io
 
 from ..svg_attention import BACKENDS, SVGConfig
 from .model_layout import adapter_for
-from .patch import PATCH_KEY, SVGPatch, diffusion_model_wrapper, make_attention_override, outer_sample_wrapper
+from .model_layout import APPLY_MODEL_HOOK
+from .patch import PATCH_KEY, SVGPatch, make_attention_override, model_call_wrapper, outer_sample_wrapper
 
 NODE_ID = "SVGSparseAttention"
 log = logging.getLogger("svg_sparse_attention")
@@ -30,12 +31,12 @@ class SVGSparseAttention(io.ComfyNode):
             category="model/patches",
             description=(
                 "Sparse VideoGen: training-free sparse attention for video diffusion transformers "
-                "(Wan 2.1/2.2, HunyuanVideo). Each head is profiled on a few sampled query rows at every "
+                "(Wan 2.1/2.2, HunyuanVideo, LTXV, Mochi, Cosmos, CogVideoX). Each head is profiled on a few sampled query rows at every "
                 "sparse call and runs as a spatial (same and nearby frames) or temporal (same position "
                 "across frames) head; one block-sparse kernel serves both. Place it between the model "
                 "loader and the sampler."),
             inputs=[
-                io.Model.Input("model", tooltip="The video model to patch (Wan 2.1/2.2 or HunyuanVideo). "
+                io.Model.Input("model", tooltip="The video model to patch (Wan 2.1/2.2, HunyuanVideo, LTXV, Mochi, Cosmos, CogVideoX). "
                                "Other models pass through unchanged, with a log line saying why."),
                 io.Float.Input("sparsity", default=0.75, min=0.0, max=0.95, step=0.01,
                                tooltip="Fraction of the attention work to skip in sparse steps: 0.75 keeps 25%. "
@@ -82,13 +83,16 @@ def apply_svg(model, config: SVGConfig):
     if earlier is not None:
         log.info("[SVG] this model already had an SVG Sparse Attention patch: the new settings replace it")
         previous = earlier.previous_override
-    for kind in (comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL):
+    wrappers = comfy.patcher_extension.WrappersMP
+    for kind in (wrappers.OUTER_SAMPLE, wrappers.DIFFUSION_MODEL, wrappers.APPLY_MODEL):
         patched.remove_wrappers_with_key(kind, PATCH_KEY)
     adapter, reason = adapter_for(patched.get_model_object("diffusion_model"))
     if adapter is None:
         log.info(f"[SVG] this model stays dense: {reason}")
     options[PATCH_KEY] = SVGPatch(config, adapter, reason, previous)
     options["optimized_attention_override"] = make_attention_override(previous)
-    patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, PATCH_KEY, outer_sample_wrapper)
-    patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, PATCH_KEY, diffusion_model_wrapper)
+    patched.add_wrapper_with_key(wrappers.OUTER_SAMPLE, PATCH_KEY, outer_sample_wrapper)
+    # models whose forward has no DIFFUSION_MODEL wrapper (Mochi) are read at apply_model
+    hook = wrappers.APPLY_MODEL if getattr(adapter, "hook", None) == APPLY_MODEL_HOOK else wrappers.DIFFUSION_MODEL
+    patched.add_wrapper_with_key(hook, PATCH_KEY, model_call_wrapper)
     return patched
