@@ -65,13 +65,14 @@ class Host:
         self.SVGConfig = SVGConfig
         self.cpu = torch.device("cpu")
 
-    def build(self, config_name: str, unet_config: dict, seed: int = 0):
+    def build(self, config_name: str, unet_config: dict, seed: int = 0, dtype=torch.float32):
         """A ModelPatcher around ComfyUI's model class for ``config_name`` (a class in
-        comfy.supported_models) with ``unet_config``, random weights, fp32, on the CPU. Built
+        comfy.supported_models) with ``unet_config``, random weights, on the CPU, computing in
+        ``dtype`` (fp32 weights, cast at use for fp16/bf16, as ComfyUI does on the CPU). Built
         directly, not through detection: several families hard-code full-size shapes there."""
         config_class = getattr(self.comfy.supported_models, config_name)
         model_config = config_class(dict(unet_config))
-        model_config.set_inference_dtype(torch.float32, None)
+        model_config.set_inference_dtype(torch.float32, None if dtype == torch.float32 else dtype)
         model = model_config.get_model({}, "")
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
