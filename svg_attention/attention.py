@@ -1,8 +1,8 @@
 """One SVG attention call: profile sampled rows, label heads, run the band attention, fill text rows.
 
-A backend supplies two functions with the signatures of ``profile_reference`` and
-``band_attention_reference``; ``reference_backend`` is plain torch, the Triton one lives in
-``kernels`` and is chosen by ``backends.resolve_backend``.
+A backend supplies three functions with the signatures of ``profile_reference``,
+``band_attention_reference`` and ``global_rows_dense``; ``reference_backend`` is plain torch, the
+Triton one lives in ``kernels`` and is chosen by ``backends.resolve_backend``.
 """
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ class Backend:
     name: str
     profile: Callable
     band_attention: Callable
+    global_rows: Callable = global_rows_dense
 
 
-reference_backend = Backend("reference", profile_reference, band_attention_reference)
+reference_backend = Backend("reference", profile_reference, band_attention_reference, global_rows_dense)
 
 
 def sample_rows(video_tokens: int, count: int, generator: torch.Generator | None, device) -> torch.Tensor:
@@ -52,5 +53,6 @@ def svg_attention(q, k, v, layout: VideoLayout, plan: BandPlan, rows: torch.Tens
     temporal = label_heads(errors)
     out = backend.band_attention(q, k, v, layout, plan.width, plan.block_size, temporal,
                                  key_bias=key_bias, scale=scale, out=out)
-    out = global_rows_dense(q, k, v, layout, key_bias=key_bias, scale=scale, out=out)
+    if layout.global_tokens:
+        out = backend.global_rows(q, k, v, layout, key_bias=key_bias, scale=scale, out=out)
     return out, temporal

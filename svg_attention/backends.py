@@ -15,13 +15,17 @@ def triton_backend_or_reason(device_type: str, device_index, dtype, head_dim: in
         return None, f"the kernels package is not importable ({error})"
     import torch
     device = torch.device(device_type, device_index) if device_index is not None else torch.device(device_type)
-    support = getattr(kernels, "triton_support", None)
-    if support is None:
-        return None, "this copy of the pack has no Triton kernels"
-    ok, reason = support(device, dtype, head_dim)
+    ok, reason = kernels.triton_support(device, dtype, head_dim)
     if not ok:
         return None, reason
-    return Backend("triton", kernels.svg_profile, kernels.svg_band_attention), ""
+    return triton_backend(), ""
+
+
+def triton_backend() -> Backend:
+    """The Triton kernels behind svg_attention's backend interface (imports no Triton yet)."""
+    from .. import kernels
+
+    return Backend("triton", kernels.svg_profile, kernels.svg_band_attention, kernels.svg_global_rows)
 
 
 def resolve_backend(requested: str, device, dtype, head_dim: int):
