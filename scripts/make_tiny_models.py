@@ -1,0 +1,159 @@
+"""Make tiny, random-weight video DiT checkpoints with ComfyUI's own model classes.
+
+Run with the host venv's python (scripts/host.py does):
+
+    .host/venv/bin/python scripts/make_tiny_models.py --comfy .host/comfyui \
+        --out .host/base/models/diffusion_models
+
+The files are deterministic (seeded) and only exist to drive the integration tests and the
+main job on a CPU: they produce noise, not video. Each one is re-loaded through
+comfy.sd.load_diffusion_model and must be detected as the intended model class with the
+intended shape; otherwise this script fails.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+
+# name -> (builder, seed, expected supported_models class, expected config subset)
+WAN_COMMON = dict(dim=256, ffn_dim=512, num_heads=2, num_layers=2, out_dim=16, text_dim=4096,
+                  freq_dim=256)
+HUNYUAN = dict(in_channels=16, out_channels=16, patch_size=[1, 2, 2], vec_in_dim=768,
+               context_in_dim=4096, hidden_size=256, mlp_ratio=4.0, num_heads=2, depth=2,
+               depth_single_blocks=2, axes_dim=[16, 56, 56], theta=256, qkv_bias=True,
+               guidance_embed=True, byt5=False, meanflow=False, use_cond_type_embedding=False,
+               vision_in_dim=None)
+
+MODELS = {
+    "svg_tiny_wan21_t2v.safetensors": dict(
+        family="wan", seed=2101, config=dict(WAN_COMMON, model_type="t2v", in_dim=16),
+        expect_class="WAN21_T2V", expect_image_to_video=False),
+    "svg_tiny_wan21_i2v.safetensors": dict(
+        family="wan", seed=2102, config=dict(WAN_COMMON, model_type="i2v", in_dim=36),
+        expect_class="WAN21_I2V", expect_image_to_video=True),
+    "svg_tiny_hunyuan_video_t2v.safetensors": dict(
+        family="hunyuan_video", seed=1301, config=dict(HUNYUAN),
+        expect_class="HunyuanVideo", expect_image_to_video=None),
+}
+STAMP = ".svg_tiny_models.json"
+
+
+def _init_comfy(comfy_dir: Path):
+    sys.path.insert(0, str(comfy_dir))
+    sys.argv = [sys.argv[0], "--cpu"]
+    import comfy.options
+    comfy.options.enable_args_parsing()
+
+
+def _init_params(module, seed: int) -> None:
+    """Deterministic init: fan-in scaled normal weights, unit norm scales, small biases."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            if "modulation" in name and p.ndim == 3:       # Wan's (1, k, dim) modulation tables
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(p.shape[-1]))
+            elif p.ndim == 1 and leaf in ("weight", "scale"):  # LayerNorm / RMSNorm scales
+                p.fill_(1.0)
+            elif p.ndim == 1:                                   # biases
+                p.copy_(torch.randn(p.shape, generator=g) * 0.02)
+            else:
+                fan_in = p[0].numel()
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(fan_in))
+
+
+def build(spec: dict):
+    import torch
+    import comfy.ops
+    ops = comfy.ops.disable_weight_init
+    cfg = spec["config"]
+    if spec["family"] == "wan":
+        from comfy.ldm.wan.model import WanModel
+        model = WanModel(image_model="wan2.1", operations=ops, dtype=torch.float32, **cfg)
+    else:
+        from comfy.ldm.hunyuan_video.model import HunyuanVideo
+        model = HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32,
+                             **cfg)
+    _init_params(model, spec["seed"])
+    buffers = [n for n, _ in model.named_buffers()]
+    sd = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    stray = [b for b in buffers if b in sd]
+    if stray:
+        raise RuntimeError(f"unexpected persistent buffers (not seeded): {stray}")
+    return sd
+
+
+def verify(path: Path, spec: dict, sd: dict) -> str:
+    import torch
+    import comfy.sd
+    patcher = comfy.sd.load_diffusion_model(str(path))
+    model = patcher.model
+    cls = type(model.model_config).__name__
+    if cls != spec["expect_class"]:
+        raise RuntimeError(f"{path.name}: detected {cls}, expected {spec['expect_class']}")
+    if spec["expect_image_to_video"] is not None and \
+            getattr(model, "image_to_video", None) != spec["expect_image_to_video"]:
+        raise RuntimeError(f"{path.name}: image_to_video={model.image_to_video}")
+    uc = model.model_config.unet_config
+    cfg = spec["config"]
+    if spec["family"] == "wan":
+        checks = {k: cfg[k] for k in ("dim", "num_heads", "num_layers", "ffn_dim", "in_dim",
+                                       "model_type")}
+    else:
+        checks = {k: cfg[k] for k in ("hidden_size", "num_heads", "depth", "depth_single_blocks",
+                                       "context_in_dim", "vec_in_dim", "guidance_embed")}
+    wrong = {k: (uc.get(k), v) for k, v in checks.items() if uc.get(k) != v}
+    if wrong:
+        raise RuntimeError(f"{path.name}: detected config differs (got, want): {wrong}")
+    loaded = model.diffusion_model.state_dict()
+    for k, v in sd.items():
+        if k not in loaded or not torch.equal(loaded[k].float(), v.float()):
+            raise RuntimeError(f"{path.name}: weight {k} did not load unchanged")
+    n = sum(v.numel() for v in sd.values())
+    return f"{path.name}: {cls} ({type(model).__name__}), {n / 1e6:.1f}M params, config ok"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--comfy", required=True, type=Path, help="ComfyUI tree (with main.py)")
+    ap.add_argument("--out", required=True, type=Path, help="models/diffusion_models folder")
+    ap.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    a = ap.parse_args()
+    out: Path = a.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    script_hash = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    stamp_path = out / STAMP
+    if not a.force and stamp_path.is_file():
+        stamp = json.loads(stamp_path.read_text())
+        if stamp.get("script") == script_hash and all(
+                (out / n).is_file() and _sha256(out / n) == stamp["files"].get(n) for n in MODELS):
+            print(f"[tiny-models] up to date in {out}")
+            return 0
+
+    _init_comfy(a.comfy.resolve())
+    import torch
+    from safetensors.torch import save_file
+    torch.set_grad_enabled(False)
+    files = {}
+    for name, spec in MODELS.items():
+        sd = build(spec)
+        path = out / name
+        save_file(sd, str(path), metadata={
+            "svg_test_model": "random weights for tests of ComfyUI-SparseVideoGen; not a real model"})
+        print("[tiny-models]", verify(path, spec, sd), flush=True)
+        files[name] = _sha256(path)
+    stamp_path.write_text(json.dumps({"script": script_hash, "files": files}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

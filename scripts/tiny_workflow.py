@@ -1,0 +1,77 @@
+"""Make the example workflows runnable on the tiny test host (standard library only).
+
+Used by the integration tests (tests/integration) and the main job (scripts/main_job.py).
+What adapt_workflow changes in an API-format graph converted from workflows/*.json, and why:
+
+- UNETLoader: the official model file -> the tiny random-weight model of the same family and
+  type (real checkpoints are GBs and cannot be downloaded here); weight_dtype -> default.
+- CLIPLoader / DualCLIPLoader (umt5-xxl; clip-l + llava-llama3) -> SVGTestCLIPLoader of the
+  same family: random embeddings of the real shapes; CLIPTextEncode itself still runs.
+- VAELoader (Wan / HunyuanVideo VAE) -> SVGTestVAELoader; VAEDecode(Tiled) itself still runs.
+- CLIPVisionLoader -> SVGTestCLIPVisionLoader (ViT-H/14 shapes).
+- Video size 256x256 and 13 frames (1024 video tokens), 5 steps, instead of 480p/720p and
+  30 steps: the same graph at CPU size.
+- Save* nodes: a unique filename prefix under output/svgtest/.
+The SVG node's settings are kept exactly as the workflow has them.
+The stand-in nodes live in tests/fixtures/svg_test_nodes (test doubles, never installed for users).
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+
+# The tiny random-weight models scripts/make_tiny_models.py writes.
+MODELS = {
+    "wan_t2v": {"file": "svg_tiny_wan21_t2v.safetensors", "family": "wan", "i2v": False},
+    "wan_i2v": {"file": "svg_tiny_wan21_i2v.safetensors", "family": "wan", "i2v": True},
+    "hunyuan_t2v": {"file": "svg_tiny_hunyuan_video_t2v.safetensors", "family": "hunyuan_video",
+                    "i2v": False},
+}
+# 256x256 -> 32x32 latent -> 16x16 = 256 tokens per latent frame; 13 frames -> 4 latent
+# frames: 1024 video tokens = 8 blocks of 128, enough for SVG to engage, cheap on a CPU.
+WIDTH = HEIGHT = 256
+LENGTH = 13
+STEPS = 5
+
+TINY_UNET = {
+    "wan2.1_t2v_1.3B_fp16.safetensors": MODELS["wan_t2v"]["file"],
+    "wan2.1_i2v_480p_14B_fp16.safetensors": MODELS["wan_i2v"]["file"],
+    "hunyuan_video_t2v_720p_bf16.safetensors": MODELS["hunyuan_t2v"]["file"],
+}
+FAMILY_OF_FILE = {m["file"]: m["family"] for m in MODELS.values()}
+CLIP_TYPE_FAMILY = {"wan": "wan", "hunyuan_video": "hunyuan_video"}
+
+
+def unique_prefix(tag: str) -> str:
+    return f"svgtest/{tag}_{uuid.uuid4().hex[:8]}"
+
+
+def adapt_workflow(api: dict, tag: str) -> dict:
+    api = copy.deepcopy(api)
+    families = set()
+    for node in api.values():
+        if node["class_type"] == "UNETLoader":
+            name = node["inputs"]["unet_name"]
+            if name not in TINY_UNET:
+                raise KeyError(f"no tiny stand-in for diffusion model {name!r}")
+            node["inputs"].update(unet_name=TINY_UNET[name], weight_dtype="default")
+            families.add(FAMILY_OF_FILE[TINY_UNET[name]])
+    if len(families) != 1:
+        raise ValueError(f"expected one model family, found {families}")
+    family = families.pop()
+    for nid, node in api.items():
+        ct, inp = node["class_type"], node["inputs"]
+        if ct in ("CLIPLoader", "DualCLIPLoader"):
+            api[nid] = {"class_type": "SVGTestCLIPLoader",
+                        "inputs": {"model_family": CLIP_TYPE_FAMILY[inp["type"]]}}
+        elif ct == "VAELoader":
+            api[nid] = {"class_type": "SVGTestVAELoader", "inputs": {"model_family": family}}
+        elif ct == "CLIPVisionLoader":
+            api[nid] = {"class_type": "SVGTestCLIPVisionLoader", "inputs": {}}
+        elif ct in ("EmptyHunyuanLatentVideo", "WanImageToVideo"):
+            inp.update(width=WIDTH, height=HEIGHT, length=LENGTH)
+        elif ct in ("KSampler", "BasicScheduler"):
+            inp["steps"] = STEPS
+        elif ct.startswith("Save") and "filename_prefix" in inp:
+            inp["filename_prefix"] = unique_prefix(tag)
+    return api

@@ -1,0 +1,93 @@
+"""The example workflows in the real ComfyUI frontend (1.32.9, served by the test server),
+driven by headless Chromium through Playwright:
+
+- loading a workflow and saving it again (app.graph.serialize(), what Save/Export writes) gives
+  back the same nodes, inputs, outputs, widget values and links: the files are in the format
+  the frontend itself saves;
+- the frontend's own UI -> API conversion (app.graphToPrompt(), what "Queue" sends) equals
+  scripts/workflow_to_api.py's, so the converter the other tests rely on is faithful.
+
+Needs the `playwright` Python package (requirements-dev.txt) and a Chromium binary (Debian's
+`chromium`, which .ci/run installs); skipped without them.
+"""
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from workflow_to_api import ui_to_api
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+NODE_FIELDS = ("type", "pos", "size", "mode", "inputs", "outputs", "widgets_values",
+               "properties", "title", "color", "bgcolor")
+
+
+def _chromium() -> str | None:
+    for cand in (os.environ.get("SVG_TEST_CHROMIUM"), "chromium", "chromium-browser",
+                 "google-chrome"):
+        if cand and (path := shutil.which(cand)):
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def frontend(comfy_server):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    chromium = _chromium()
+    if not chromium:
+        pytest.skip("no Chromium binary (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.goto(comfy_server.url)
+        page.wait_for_function(
+            "() => window.app?.graph && window.LiteGraph?.registered_node_types?.SVGSparseAttention",
+            timeout=120_000)
+        time.sleep(1)  # let the start-up settle (settings, default graph)
+        yield page
+        browser.close()
+
+
+def _load(page, workflow: dict) -> dict:
+    page.errors.clear()
+    out = page.evaluate("""async (wf) => {
+        await window.app.loadGraphData(wf);
+        const saved = JSON.stringify(window.app.graph.serialize());
+        const prompt = await window.app.graphToPrompt();
+        return {saved, api: JSON.stringify(prompt.output)};
+    }""", workflow)
+    assert not page.errors, f"page errors while loading: {page.errors}"
+    return {"saved": json.loads(out["saved"]), "api": json.loads(out["api"])}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_frontend_saves_the_workflow_unchanged(frontend, path):
+    wf = json.loads(path.read_text(encoding="utf-8"))
+    saved = _load(frontend, wf)["saved"]
+    assert saved["version"] == wf["version"]
+    assert saved["links"] == wf["links"]
+    by_id = {n["id"]: n for n in saved["nodes"]}
+    assert set(by_id) == {n["id"] for n in wf["nodes"]}
+    for node in wf["nodes"]:
+        got = by_id[node["id"]]
+        for field in NODE_FIELDS:
+            assert got.get(field) == node.get(field), (node["id"], node["type"], field)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_converter_matches_frontend(frontend, object_info, path):
+    wf = json.loads(path.read_text(encoding="utf-8"))
+    theirs = _load(frontend, wf)["api"]
+    mine = ui_to_api(wf, object_info)
+    strip = lambda api: {k: {"class_type": v["class_type"], "inputs": v["inputs"]}  # noqa: E731
+                         for k, v in api.items()}
+    assert strip(mine) == strip(theirs)

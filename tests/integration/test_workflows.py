@@ -1,0 +1,110 @@
+"""The example workflows in workflows/: generated, valid UI format, served as templates, and
+runnable: each is converted to the API format with the server's /object_info (the converter in
+scripts/workflow_to_api.py), its heavy parts are swapped for the tiny host's stand-ins
+(scripts/tiny_workflow.py documents the mapping) and it is queued through POST /prompt."""
+import json
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tiny_workflow import adapt_workflow
+from workflow_to_api import WIDGET_TYPES, ui_to_api
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
+PACK_FOLDER = "ComfyUI-SparseVideoGen"  # the name scripts/host.py links the pack under
+NODE_KEYS = {"id", "type", "pos", "size", "flags", "order", "mode", "inputs", "outputs",
+             "properties", "widgets_values"}
+
+
+def test_there_are_workflows():
+    names = {p.name for p in WORKFLOWS}
+    assert {"wan2.1_t2v_1.3B_480p_svg.json", "hunyuanvideo_t2v_720p_svg.json"} <= names
+
+
+def test_workflows_match_their_generator():
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "make_workflows.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _frontend_inputs(info: dict) -> list:
+    """(name, type, is_widget) in the order frontend 1.32 creates a node's input slots:
+    link-only inputs first, then one slot per widget, each group in /object_info order."""
+    specs = []
+    for section in ("required", "optional"):
+        for name in info.get("input_order", {}).get(section, []):
+            typ = info["input"][section][name][0]
+            typ = "COMBO" if isinstance(typ, list) else typ
+            specs.append((name, typ, typ in WIDGET_TYPES))
+    return [s for s in specs if not s[2]] + [s for s in specs if s[2]]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_ui_format(path, object_info):
+    wf = json.loads(path.read_text(encoding="utf-8"))
+    assert wf["version"] == 0.4
+    nodes = {n["id"]: n for n in wf["nodes"]}
+    assert wf["last_node_id"] == max(nodes) and wf["last_link_id"] == max(l[0] for l in wf["links"])
+    for link in wf["links"]:
+        lid, src, src_slot, dst, dst_slot, typ = link
+        assert lid in nodes[src]["outputs"][src_slot]["links"], link
+        assert nodes[dst]["inputs"][dst_slot]["link"] == lid, link
+        assert nodes[src]["outputs"][src_slot]["type"] == typ == nodes[dst]["inputs"][dst_slot]["type"]
+    types = [n["type"] for n in wf["nodes"]]
+    assert types.count("SVGSparseAttention") == 1
+    notes = [n for n in wf["nodes"] if n["type"] in ("Note", "MarkdownNote")]
+    assert notes and all(w in notes[0]["widgets_values"][0] for w in ("sparsity", "0.75", "auto"))
+    for node in wf["nodes"]:
+        assert NODE_KEYS <= set(node), node["id"]
+        if node["type"] in ("Note", "MarkdownNote"):
+            continue
+        info = object_info[node["type"]]
+        got = [(i["name"], i["type"], "widget" in i) for i in node["inputs"]]
+        assert got == _frontend_inputs(info), node["type"]
+        assert [o["type"] for o in node["outputs"]] == info["output"], node["type"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_svg_node_sits_between_loader_and_sampler(path, object_info):
+    api = ui_to_api(json.loads(path.read_text(encoding="utf-8")), object_info)
+    svg = [k for k, v in api.items() if v["class_type"] == "SVGSparseAttention"]
+    assert len(svg) == 1
+    # upstream of the SVG node: the diffusion model loader
+    assert api[api[svg[0]]["inputs"]["model"][0]]["class_type"] == "UNETLoader"
+    # every sampler's model comes through the SVG node
+    def reaches_svg(nid):
+        node = api[nid]
+        if nid == svg[0]:
+            return True
+        m = node["inputs"].get("model")
+        return isinstance(m, list) and reaches_svg(m[0])
+    samplers = [k for k, v in api.items() if v["class_type"] in ("KSampler", "BasicGuider", "BasicScheduler")]
+    assert samplers and all(reaches_svg(k) for k in samplers)
+
+
+def test_workflows_are_served_as_templates(comfy_server):
+    listed = comfy_server.get("/api/workflow_templates")
+    assert sorted(listed.get(PACK_FOLDER, [])) == sorted(p.stem for p in WORKFLOWS), listed
+    for p in WORKFLOWS:
+        served = comfy_server.get(f"/api/workflow_templates/{PACK_FOLDER}/{urllib.parse.quote(p.name)}")
+        assert served == json.loads(p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_runs(path, comfy_server, object_info, output_dir):
+    api = ui_to_api(json.loads(path.read_text(encoding="utf-8")), object_info)
+    assert not any(v["class_type"] in ("Note", "MarkdownNote") for v in api.values())
+    api = adapt_workflow(api, tag=path.stem)
+    result = comfy_server.run(api, summaries=1)
+    assert len(result.summaries) == 1, result.log
+    s = result.summaries[0]
+    assert s["sparse_calls"] > 0, s["_line"]
+    assert s["requested_density"] == pytest.approx(0.25)
+    files = result.output_files()
+    assert files, result.history.get("outputs")
+    for _, sub, name in files:
+        assert (output_dir / sub / name).stat().st_size > 0
