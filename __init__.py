@@ -6,6 +6,6 @@ ComfyUI glue in ``nodes`` imported.
 
 
 async def comfy_entrypoint():
-    from .nodes import SVGExtension
+    from .nodes.extension import SVGExtension
 
     return SVGExtension()

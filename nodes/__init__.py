@@ -1,10 +1,6 @@
-"""ComfyUI glue: the only part of the pack that imports ``comfy``."""
-from comfy_api.latest import ComfyExtension
+"""ComfyUI glue: the only part of the pack that imports ``comfy``.
 
-from .report_node import SVGAttentionReport
-from .svg_node import SVGSparseAttention
-
-
-class SVGExtension(ComfyExtension):
-    async def get_node_list(self):
-        return [SVGSparseAttention, SVGAttentionReport]
+apply.py patches a model (comfy only); svg_node.py and report_node.py are the V3 nodes and
+extension.py lists them (these import comfy_api). Nothing is imported here, so that
+``nodes.apply`` loads without comfy_api.
+"""

@@ -343,5 +343,6 @@ def make_attention_override(previous):
             return out
         return out.view(batch, tokens, heads * head_dim)
 
-    override.svg_previous = previous
-    return override
+    # under torch.compile the override runs eagerly (a graph break at each attention call) instead of
+    # being traced: its per-call Python state and the Triton launchers stay out of the compiled graph
+    return torch.compiler.disable(override)

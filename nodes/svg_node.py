@@ -3,18 +3,13 @@ workflows depend on them."""
 from __future__ import annotations
 
 import inspect
-import logging
 
-import comfy.patcher_extension
 from comfy_api.latest import io
 
 from ..svg_attention import BACKENDS, SVGConfig
-from .model_layout import adapter_for
-from .model_layout import APPLY_MODEL_HOOK
-from .patch import PATCH_KEY, SVGPatch, make_attention_override, model_call_wrapper, outer_sample_wrapper
+from .apply import apply_svg
 
 NODE_ID = "SVGSparseAttention"
-log = logging.getLogger("svg_sparse_attention")
 
 
 def _advanced(input_class) -> dict:
@@ -72,27 +67,3 @@ class SVGSparseAttention(io.ComfyNode):
                            sampled_rows=sampled_rows, backend=backend, profile_seed=profile_seed,
                            verbose=verbose)
         return io.NodeOutput(apply_svg(model, config))
-
-
-def apply_svg(model, config: SVGConfig):
-    """A clone of ``model`` with SVG attention; the input model is not modified."""
-    patched = model.clone()
-    options = patched.model_options.setdefault("transformer_options", {})
-    previous = options.get("optimized_attention_override")
-    earlier = options.get(PATCH_KEY)
-    if earlier is not None:
-        log.info("[SVG] this model already had an SVG Sparse Attention patch: the new settings replace it")
-        previous = earlier.previous_override
-    wrappers = comfy.patcher_extension.WrappersMP
-    for kind in (wrappers.OUTER_SAMPLE, wrappers.DIFFUSION_MODEL, wrappers.APPLY_MODEL):
-        patched.remove_wrappers_with_key(kind, PATCH_KEY)
-    adapter, reason = adapter_for(patched.get_model_object("diffusion_model"))
-    if adapter is None:
-        log.info(f"[SVG] this model stays dense: {reason}")
-    options[PATCH_KEY] = SVGPatch(config, adapter, reason, previous)
-    options["optimized_attention_override"] = make_attention_override(previous)
-    patched.add_wrapper_with_key(wrappers.OUTER_SAMPLE, PATCH_KEY, outer_sample_wrapper)
-    # models whose forward has no DIFFUSION_MODEL wrapper (Mochi) are read at apply_model
-    hook = wrappers.APPLY_MODEL if getattr(adapter, "hook", None) == APPLY_MODEL_HOOK else wrappers.DIFFUSION_MODEL
-    patched.add_wrapper_with_key(hook, PATCH_KEY, model_call_wrapper)
-    return patched

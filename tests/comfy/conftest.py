@@ -56,7 +56,7 @@ class Host:
         self.comfy = _import_comfy(path)
         import svg_pack.nodes.patch as patch
         import svg_pack.nodes.model_layout as model_layout
-        from svg_pack.nodes.svg_node import apply_svg
+        from svg_pack.nodes.apply import apply_svg
         from svg_pack.svg_attention import SVGConfig
 
         self.patch = patch
