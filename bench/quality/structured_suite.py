@@ -1,0 +1,315 @@
+"""Structured-attention suite: does SVG's profiling pick the right pattern, and what does it cost?
+
+Synthetic attention heads are built from the 3D position (frame, row, col) of every video token, so
+that the kind of each head is known by construction:
+
+- ``spatial``:  attends its own frame and the nearest ones (Gaussian in frame distance, optionally
+                 a wide Gaussian in space);
+- ``temporal``: attends the same spatial position across all frames (sharp Gaussian in space, flat
+                 or very wide in time);
+- ``mixed``:    a local 3D neighbourhood (moderate Gaussians in time and space): neither pattern
+                 alone covers it;
+- ``noisy``:    random queries and keys: no structure for either pattern.
+
+How a head is made: for an axis ``x`` with width ``sigma`` (``a = 1 / (2 sigma^2)``) the query gets
+the features ``[2 a x_i, a]`` and the key ``[x_j, -x_j^2]``, so ``q_i . k_j = -a (x_i - x_j)^2 + a
+x_i^2``: the second term is the same for every key of a query, so softmax sees the Gaussian
+``exp(-(x_i - x_j)^2 / (2 sigma^2))``. Frames, rows and columns are centred. The rest of the head
+dimension carries random "content" features whose dot products have standard deviation
+``content`` (added to the scores), and the values are standard normal. Scores use scale 1 (the
+structure is in the features), for the dense reference and for every method alike.
+
+Three methods at the same budget (``svg_attention.plan_band``: band half-width ``w`` blocks):
+
+- ``svg``:    ``profile_reference`` on ``sampled_rows`` rows drawn uniformly over the video, argmin
+              per head (``label_heads``), then the band in each head's own order
+              (``band_attention_reference``): SVG as the node runs it;
+- ``static``: the same band in frame-major order for every head (no profiling, no permutation);
+- ``random``: for every head and query block, the same number of key blocks as the band keeps for
+              that query block, chosen uniformly at random (the query's own block always kept).
+
+Metrics per head, over all video rows, against dense attention (float32): relative L2 error
+``||o - o_dense|| / ||o_dense||`` and cosine similarity of the flattened outputs; for the pure kinds
+the labelling accuracy of SVG's profiler (over several row-sampling seeds).
+
+Full table (docs/quality.md), from the repository root:
+
+    python -m bench.quality.structured_suite --frames 21 --rows 30 --cols 52 --threads 1 --json out/suite.json
+
+Memory stays O(N x block) per head except the dense reference, which works on query chunks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+try:  # imported as part of the pack (tests: svg_pack.bench.quality.structured_suite)
+    from ...svg_attention import (VideoLayout, band_attention_reference, label_heads, plan_band,
+                                  profile_reference, sample_rows)
+except ImportError:  # run as a script or as ``python -m bench.quality.structured_suite``
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from svg_attention import (VideoLayout, band_attention_reference, label_heads, plan_band,
+                               profile_reference, sample_rows)
+
+KINDS = ("spatial", "temporal", "mixed", "noisy")
+PURE_KINDS = ("spatial", "temporal")
+METHODS = ("svg", "static", "random")
+POSITION_DIMS = 6   # frame (2) + row (2) + col (2)
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """One synthetic head. ``None`` as a width: no decay along that axis."""
+
+    kind: str
+    frame_sigma: float | None
+    space_sigma: float | None
+    content: float          # std of the random content term of the scores
+
+
+def default_heads(per_kind: int = 2) -> list[HeadSpec]:
+    """``per_kind`` heads of each kind, cycling through the variants below."""
+    variants = {
+        "spatial": [HeadSpec("spatial", 0.6, None, 1.0), HeadSpec("spatial", 1.5, 8.0, 1.0),
+                    HeadSpec("spatial", 0.8, 12.0, 0.5)],
+        "temporal": [HeadSpec("temporal", None, 0.5, 1.0), HeadSpec("temporal", 10.0, 2.0, 1.0),
+                     HeadSpec("temporal", 12.0, 0.7, 0.5)],
+        "mixed": [HeadSpec("mixed", 1.0, 1.5, 1.0), HeadSpec("mixed", 2.0, 3.0, 1.0),
+                  HeadSpec("mixed", 1.5, 1.0, 0.5)],
+        "noisy": [HeadSpec("noisy", None, None, 2.5), HeadSpec("noisy", None, None, 1.5),
+                  HeadSpec("noisy", None, None, 4.0)],
+    }
+    return [variants[kind][i % len(variants[kind])] for kind in KINDS for i in range(per_kind)]
+
+
+def token_coordinates(frames: int, rows: int, cols: int) -> torch.Tensor:
+    """Centred (frame, row, col) of every frame-major video token: float64 [N, 3]."""
+    f, r, c = torch.meshgrid(torch.arange(frames), torch.arange(rows), torch.arange(cols), indexing="ij")
+    coords = torch.stack([f, r, c], dim=-1).reshape(-1, 3).double()
+    return coords - coords.mean(dim=0)
+
+
+def _axis_features(x: torch.Tensor, sigma: float | None):
+    if sigma is None:
+        zero = torch.zeros(x.shape[0], 2, dtype=torch.float64)
+        return zero, zero
+    a = 1.0 / (2.0 * sigma * sigma)
+    q = torch.stack([2.0 * a * x, torch.full_like(x, a)], dim=-1)
+    k = torch.stack([x, -x * x], dim=-1)
+    return q, k
+
+
+def build_qkv(frames: int, rows: int, cols: int, heads: list[HeadSpec], head_dim: int = 64,
+              seed: int = 0):
+    """q, k, v float32 [1, H, N, D] of the synthetic heads (frame-major tokens, no text)."""
+    if head_dim <= POSITION_DIMS:
+        raise ValueError(f"head_dim must exceed {POSITION_DIMS}")
+    coords = token_coordinates(frames, rows, cols)
+    tokens = coords.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    content_dims = head_dim - POSITION_DIMS
+    qs, ks, vs = [], [], []
+    for spec in heads:
+        if spec.kind not in KINDS:
+            raise ValueError(f"unknown head kind {spec.kind!r}")
+        qf, kf = _axis_features(coords[:, 0], spec.frame_sigma)
+        qr, kr = _axis_features(coords[:, 1], spec.space_sigma)
+        qc, kc = _axis_features(coords[:, 2], spec.space_sigma)
+        # content: q_c . k_c has std ``content`` (sum of content_dims products of N(0, s^2))
+        s = math.sqrt(spec.content) / content_dims ** 0.25
+        qn = torch.randn(tokens, content_dims, generator=gen, dtype=torch.float64) * s
+        kn = torch.randn(tokens, content_dims, generator=gen, dtype=torch.float64) * s
+        qs.append(torch.cat([qf, qr, qc, qn], dim=-1))
+        ks.append(torch.cat([kf, kr, kc, kn], dim=-1))
+        vs.append(torch.randn(tokens, head_dim, generator=gen, dtype=torch.float64))
+    return tuple(torch.stack(t)[None].float().contiguous() for t in (qs, ks, vs))
+
+
+def dense_attention(q, k, v, scale: float = 1.0, chunk: int = 2048) -> torch.Tensor:
+    """Exact softmax attention, one head and ``chunk`` query rows at a time: [B, H, N, D]."""
+    out = torch.empty_like(q)
+    for b in range(q.shape[0]):
+        for h in range(q.shape[1]):
+            kt = k[b, h].transpose(0, 1)
+            for r0 in range(0, q.shape[2], chunk):
+                scores = torch.matmul(q[b, h, r0:r0 + chunk], kt) * scale
+                out[b, h, r0:r0 + chunk] = torch.matmul(torch.softmax(scores, dim=-1), v[b, h])
+    return out
+
+
+def band_block_counts(num_blocks: int, width: int) -> list[int]:
+    """Key blocks the band keeps for each query block."""
+    return [min(num_blocks - 1, i + width) - max(0, i - width) + 1 for i in range(num_blocks)]
+
+
+def random_block_attention(q, k, v, width: int, block_size: int, seed: int = 0,
+                           scale: float = 1.0) -> torch.Tensor:
+    """Block-sparse attention with random key blocks: per (head, query block) as many key blocks as
+    the band of ``width`` keeps there, the query's own block included, the others uniform without
+    replacement. Frame-major tokens, no globals. Returns [B, H, N, D]."""
+    batch, heads, tokens, head_dim = q.shape
+    num_blocks = -(-tokens // block_size)
+    pad = num_blocks * block_size - tokens
+    gen = torch.Generator().manual_seed(seed)
+    out = torch.empty_like(q)
+    head_ids = torch.arange(heads)[:, None]
+    valid = torch.arange(num_blocks * block_size).view(num_blocks, block_size) < tokens
+    for b in range(batch):
+        # key / value blocks [H, num_blocks, block, D] (the ragged last block zero-padded, masked)
+        kb = torch.nn.functional.pad(k[b], (0, 0, 0, pad)).view(heads, num_blocks, block_size, head_dim)
+        vb = torch.nn.functional.pad(v[b], (0, 0, 0, pad)).view(heads, num_blocks, block_size, head_dim)
+        for i, count in enumerate(band_block_counts(num_blocks, width)):
+            r0, r1 = i * block_size, min(tokens, (i + 1) * block_size)
+            draw = torch.rand(heads, num_blocks, generator=gen)
+            draw[:, i] = -1.0                                   # own block first
+            chosen = draw.topk(count, dim=1, largest=False).indices          # [H, count]
+            keys = kb[head_ids, chosen].reshape(heads, -1, head_dim)
+            values = vb[head_ids, chosen].reshape(heads, -1, head_dim)
+            keep = valid[chosen].reshape(heads, 1, -1)
+            scores = torch.matmul(q[b, :, r0:r1], keys.transpose(1, 2)) * scale
+            scores = scores.masked_fill(~keep, float("-inf"))
+            out[b, :, r0:r1] = torch.matmul(torch.softmax(scores, dim=-1), values)
+    return out
+
+
+def output_errors(approx: torch.Tensor, exact: torch.Tensor):
+    """Per head (batch 0): relative L2 error and cosine similarity of the flattened outputs."""
+    a = approx[0].flatten(1).double()
+    e = exact[0].flatten(1).double()
+    rel = (a - e).norm(dim=1) / e.norm(dim=1)
+    cos = torch.nn.functional.cosine_similarity(a, e, dim=1)
+    return rel.tolist(), cos.tolist()
+
+
+def run_suite(frames: int, rows: int, cols: int, sparsities=(0.5, 0.75, 0.9), heads=None,
+              head_dim: int = 64, block_size: int = 128, sampled_rows: int = 64, seed: int = 0,
+              profile_seeds: int = 3, log=None) -> dict:
+    """Build the heads, run the three methods at each sparsity, return the per-head results."""
+    heads = list(heads) if heads is not None else default_heads()
+    say = log or (lambda *_: None)
+    layout = VideoLayout(frames, rows * cols)
+    started = time.perf_counter()
+    q, k, v = build_qkv(frames, rows, cols, heads, head_dim, seed)
+    exact = dense_attention(q, k, v)
+    say(f"dense: {time.perf_counter() - started:.1f}s")
+    result = {
+        "frames": frames, "rows": rows, "cols": cols, "tokens": layout.video_tokens,
+        "head_dim": head_dim, "block_size": block_size, "sampled_rows": sampled_rows, "seed": seed,
+        "profile_seeds": profile_seeds, "heads": [asdict(h) for h in heads], "runs": [],
+    }
+    for sparsity in sparsities:
+        t0 = time.perf_counter()
+        plan = plan_band(layout, sparsity, block_size)
+        labels = []
+        for ps in range(profile_seeds):
+            gen = torch.Generator().manual_seed(seed * 1000 + ps)
+            sample = sample_rows(layout.video_tokens, sampled_rows, gen, "cpu")
+            err = profile_reference(q, k, v, layout, plan.width, block_size, sample, scale=1.0)
+            labels.append(label_heads(err)[0])
+        temporal = labels[0][None]
+        outputs = {
+            "svg": band_attention_reference(q, k, v, layout, plan.width, block_size, temporal, scale=1.0),
+            "static": band_attention_reference(q, k, v, layout, plan.width, block_size,
+                                               torch.zeros_like(temporal), scale=1.0),
+            "random": random_block_attention(q, k, v, plan.width, block_size, seed=seed + 17, scale=1.0),
+        }
+        run = {"sparsity": sparsity, "width": plan.width, "density": plan.density,
+               "temporal_votes": torch.stack(labels).float().mean(0).tolist(), "methods": {}}
+        for name, out in outputs.items():
+            rel, cos = output_errors(out, exact)
+            run["methods"][name] = {"rel_l2": rel, "cos": cos}
+        result["runs"].append(run)
+        say(f"sparsity {sparsity}: width {plan.width}, density {plan.density:.3f}, "
+            f"{time.perf_counter() - t0:.1f}s")
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def label_accuracy(result: dict, kind: str, run: dict) -> float:
+    """Fraction of (head, profiling seed) of a pure kind that SVG labels as that kind."""
+    votes = [run["temporal_votes"][i] for i, h in enumerate(result["heads"]) if h["kind"] == kind]
+    hit = [x if kind == "temporal" else 1.0 - x for x in votes]
+    return sum(hit) / len(hit)
+
+
+def summarize(result: dict) -> list[dict]:
+    """One row per (sparsity, kind): mean rel L2 / cosine per method, labelling."""
+    rows = []
+    for run in result["runs"]:
+        for kind in KINDS:
+            ids = [i for i, h in enumerate(result["heads"]) if h["kind"] == kind]
+            if not ids:
+                continue
+            row = {"sparsity": run["sparsity"], "density": run["density"], "width": run["width"],
+                   "kind": kind, "heads": len(ids),
+                   "temporal_share": sum(run["temporal_votes"][i] for i in ids) / len(ids)}
+            for m, vals in run["methods"].items():
+                row[f"{m}_rel_l2"] = sum(vals["rel_l2"][i] for i in ids) / len(ids)
+                row[f"{m}_cos"] = sum(vals["cos"][i] for i in ids) / len(ids)
+                row[f"{m}_rel_l2_max"] = max(vals["rel_l2"][i] for i in ids)
+            if kind in PURE_KINDS:
+                row["label_accuracy"] = label_accuracy(result, kind, run)
+            rows.append(row)
+    return rows
+
+
+def markdown_table(result: dict) -> str:
+    lines = [
+        "| sparsity | density | width (blocks) | head kind | SVG rel L2 | static rel L2 | random rel L2 "
+        "| SVG cos | static cos | random cos | SVG labels |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in summarize(result):
+        if r["kind"] in PURE_KINDS:
+            lab = f"{100 * r['label_accuracy']:.0f}% correct"
+        else:
+            lab = f"{100 * r['temporal_share']:.0f}% temporal"
+        lines.append(
+            f"| {r['sparsity']} | {r['density']:.3f} | {r['width']} | {r['kind']} ({r['heads']}) "
+            f"| {r['svg_rel_l2']:.3f} | {r['static_rel_l2']:.3f} | {r['random_rel_l2']:.3f} "
+            f"| {r['svg_cos']:.4f} | {r['static_cos']:.4f} | {r['random_cos']:.4f} | {lab} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=21)
+    ap.add_argument("--rows", type=int, default=30)
+    ap.add_argument("--cols", type=int, default=52)
+    ap.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.75, 0.9])
+    ap.add_argument("--per-kind", type=int, default=2, help="heads of each kind")
+    ap.add_argument("--head-dim", type=int, default=64)
+    ap.add_argument("--block-size", type=int, default=128)
+    ap.add_argument("--sampled-rows", type=int, default=64)
+    ap.add_argument("--profile-seeds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--json", type=Path, help="write the per-head results here")
+    a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    result = run_suite(a.frames, a.rows, a.cols, a.sparsities, default_heads(a.per_kind), a.head_dim,
+                       a.block_size, a.sampled_rows, a.seed, a.profile_seeds,
+                       log=lambda s: print(s, file=sys.stderr, flush=True))
+    result["machine"] = {"python": platform.python_version(), "torch": torch.__version__,
+                         "cpu": platform.processor() or platform.machine(),
+                         "threads": torch.get_num_threads()}
+    print(f"{a.frames} frames x {a.rows} x {a.cols} = {result['tokens']} tokens, head_dim {a.head_dim}, "
+          f"{len(result['heads'])} heads, {a.sampled_rows} sampled rows, {result['seconds']:.0f}s")
+    print(markdown_table(result))
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
