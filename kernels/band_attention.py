@@ -28,6 +28,7 @@ Public functions:
 """
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from typing import Optional
@@ -204,13 +205,20 @@ def _is_compile_error(e: Exception) -> bool:
             or mod.startswith("triton.compiler") or "PassManager" in str(e) or "MLIR" in str(e))
 
 
+_NO_TMA_LOGGED: list = []
+
+
 def _tma_ok(*ts) -> bool:
     """Tensor descriptors need Hopper+, 16-byte aligned bases and strides."""
     if not ts[0].is_cuda or torch.cuda.get_device_capability(ts[0].device)[0] < 9:
         return False
     try:
         from triton.tools.tensor_descriptor import TensorDescriptor  # noqa: F401
-    except Exception:
+    except Exception as e:  # an older Triton: plain pointer loads instead
+        if not _NO_TMA_LOGGED:
+            _NO_TMA_LOGGED.append(True)
+            logging.getLogger("svg_sparse_attention").info(
+                f"[SVG] Triton has no tensor descriptors ({type(e).__name__}: {e}); using pointer loads")
         return False
     esz = ts[0].element_size()
     for t in ts:

@@ -14,6 +14,7 @@ transformer_options, **conds)``): ``hook = "apply_model"``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from ..svg_attention import VideoLayout
 
 DIFFUSION_MODEL_HOOK = "diffusion_model"
 APPLY_MODEL_HOOK = "apply_model"
+log = logging.getLogger("svg_sparse_attention")
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,8 @@ def _family_classes():
     def add(module, names, adapter):
         try:
             imported = __import__(module, fromlist=list(names))
-        except Exception:       # not in this ComfyUI (or an optional dependency missing)
+        except Exception as e:  # not in this ComfyUI (or an optional dependency missing)
+            log.debug(f"[SVG] no {adapter.family} adapter: {module} is not importable here ({e!r})")
             return
         for name in names:
             cls = getattr(imported, name, None)
