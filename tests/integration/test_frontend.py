@@ -8,53 +8,28 @@ driven by headless Chromium through Playwright:
   scripts/workflow_to_api.py's, so the converter the other tests rely on is faithful.
 
 Needs the `playwright` Python package (requirements-dev.txt) and a Chromium binary (Debian's
-`chromium`, which .ci/run installs); skipped without them.
+`chromium`, which .ci/run installs); skipped without them. Browser helpers: browser.py.
+The workflows are loaded here with app.loadGraphData (the function the frontend's own loaders
+call) to compare what it saves; test_browser_ui.py loads them through the File > Open UI.
 """
 import json
-import os
-import shutil
-import time
 from pathlib import Path
 
 import pytest
 
+from browser import open_frontend
 from workflow_to_api import ui_to_api
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 NODE_FIELDS = ("type", "pos", "size", "mode", "inputs", "outputs", "widgets_values",
                "properties", "title", "color", "bgcolor")
 
 
-def _chromium() -> str | None:
-    for cand in (os.environ.get("SVG_TEST_CHROMIUM"), "chromium", "chromium-browser",
-                 "google-chrome"):
-        if cand and (path := shutil.which(cand)):
-            return path
-    return None
-
-
 @pytest.fixture(scope="module")
 def frontend(comfy_server):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    chromium = _chromium()
-    if not chromium:
-        pytest.skip("no Chromium binary (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(comfy_server.url)
-        page.wait_for_function(
-            "() => window.app?.graph && window.LiteGraph?.registered_node_types?.SVGSparseAttention",
-            timeout=120_000)
-        time.sleep(1)  # let the start-up settle (settings, default graph)
+    with open_frontend(comfy_server.url) as page:
         yield page
-        browser.close()
 
 
 def _load(page, workflow: dict) -> dict:
