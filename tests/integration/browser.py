@@ -65,9 +65,27 @@ def open_frontend(url: str, viewport: dict | None = None):
 
 
 # ------------------------------------------------------------------ page chrome
+def close_dialogs(page, tries: int = 6) -> None:
+    """Close modal dialogs as a user would: Escape, else the dialog's close (x) button. On a fresh
+    user directory the frontend opens its template browser at first start (Escape does not close
+    that one), and a dialog's mask takes every click."""
+    for _ in range(tries):
+        mask = page.locator(".p-dialog-mask")
+        if not mask.count() or not mask.first.is_visible():
+            return
+        close = mask.first.locator("button:has(i.pi-times), button[aria-label='Close']")
+        if close.count():
+            close.first.click()
+        else:
+            page.keyboard.press("Escape")
+        time.sleep(0.4)
+    raise AssertionError("a dialog stays open: " + page.locator(".p-dialog-mask").first.inner_text()[:300])
+
+
 def dismiss_chrome(page) -> None:
-    """Close what covers the canvas in screenshots: the "Introducing Nodes 2.0" banner and
-    the minimap, through their own buttons (each only if it is shown)."""
+    """Close what covers the canvas in screenshots: a first-start dialog, the "Introducing
+    Nodes 2.0" banner and the minimap, through their own buttons (each only if it is shown)."""
+    close_dialogs(page)
     banner = page.get_by_text("Introducing Nodes 2.0")
     if banner.count() and banner.first.is_visible():
         # the banner's close button is its icon-only (x) button, not "Try it out" (which would
