@@ -28,6 +28,12 @@ HUNYUAN = dict(in_channels=16, out_channels=16, patch_size=[1, 2, 2], vec_in_dim
                guidance_embed=True, byt5=False, meanflow=False, use_cond_type_embedding=False,
                vision_in_dim=None)
 
+# LTX-Video: 0.3.75's detection derives only num_layers / attention_head_dim (width // 32) /
+# cross_attention_dim from the weights and takes the rest from the file's "config" metadata
+# ({"transformer": {...}}, as Lightricks' own checkpoints carry it): the tiny config goes there.
+LTXV = dict(in_channels=128, cross_attention_dim=256, attention_head_dim=128, num_attention_heads=2,
+            caption_channels=4096, num_layers=2)
+
 MODELS = {
     "svg_tiny_wan21_t2v.safetensors": dict(
         family="wan", seed=2101, config=dict(WAN_COMMON, model_type="t2v", in_dim=16),
@@ -35,9 +41,17 @@ MODELS = {
     "svg_tiny_wan21_i2v.safetensors": dict(
         family="wan", seed=2102, config=dict(WAN_COMMON, model_type="i2v", in_dim=36),
         expect_class="WAN21_I2V", expect_image_to_video=True),
+    # Wan 2.2 5B TI2V: the Wan 2.2 VAE's 48 latent channels in and out (detected as WAN22_T2V)
+    "svg_tiny_wan22_ti2v_5b.safetensors": dict(
+        family="wan", seed=2205, config=dict(WAN_COMMON, model_type="t2v", in_dim=48, out_dim=48),
+        expect_class="WAN22_T2V", expect_image_to_video=True),
     "svg_tiny_hunyuan_video_t2v.safetensors": dict(
         family="hunyuan_video", seed=1301, config=dict(HUNYUAN),
         expect_class="HunyuanVideo", expect_image_to_video=None),
+    "svg_tiny_ltxv_t2v.safetensors": dict(
+        family="ltxv", seed=2301, config=dict(LTXV), expect_class="LTXV",
+        expect_image_to_video=None,
+        metadata={"config": json.dumps({"transformer": dict(LTXV)})}),
 }
 STAMP = ".svg_tiny_models.json"
 
@@ -75,6 +89,9 @@ def build(spec: dict):
     if spec["family"] == "wan":
         from comfy.ldm.wan.model import WanModel
         model = WanModel(image_model="wan2.1", operations=ops, dtype=torch.float32, **cfg)
+    elif spec["family"] == "ltxv":
+        from comfy.ldm.lightricks.model import LTXVModel
+        model = LTXVModel(operations=ops, dtype=torch.float32, **cfg)
     else:
         from comfy.ldm.hunyuan_video.model import HunyuanVideo
         model = HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32,
@@ -103,7 +120,9 @@ def verify(path: Path, spec: dict, sd: dict) -> str:
     cfg = spec["config"]
     if spec["family"] == "wan":
         checks = {k: cfg[k] for k in ("dim", "num_heads", "num_layers", "ffn_dim", "in_dim",
-                                       "model_type")}
+                                       "out_dim", "model_type")}
+    elif spec["family"] == "ltxv":
+        checks = dict(cfg)
     else:
         checks = {k: cfg[k] for k in ("hidden_size", "num_heads", "depth", "depth_single_blocks",
                                        "context_in_dim", "vec_in_dim", "guidance_embed")}
@@ -148,7 +167,8 @@ def main() -> int:
         sd = build(spec)
         path = out / name
         save_file(sd, str(path), metadata={
-            "svg_test_model": "random weights for tests of ComfyUI-SparseVideoGen; not a real model"})
+            "svg_test_model": "random weights for tests of ComfyUI-SparseVideoGen; not a real model",
+            **spec.get("metadata", {})})
         print("[tiny-models]", verify(path, spec, sd), flush=True)
         files[name] = _sha256(path)
     stamp_path.write_text(json.dumps({"script": script_hash, "files": files}, indent=1))

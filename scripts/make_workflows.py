@@ -3,9 +3,10 @@
     python3 scripts/make_workflows.py            # (re)write workflows/*.json
     python3 scripts/make_workflows.py --check    # fail if the committed files differ
 
-The graphs follow ComfyUI's official Wan 2.1 and HunyuanVideo text-to-video examples (same
-nodes, model file names and sampler settings), with the "SVG Sparse Attention" node between
-the diffusion model loader and the sampler, and a note explaining its settings.
+The graphs follow ComfyUI's official Wan 2.1 (T2V, I2V 480p), Wan 2.2 14B T2V (two experts)
+and HunyuanVideo text-to-video examples (same nodes and model file names), with an "SVG Sparse
+Attention" node between each diffusion model loader and its sampler, and a note explaining
+its settings.
 """
 from __future__ import annotations
 
@@ -41,6 +42,23 @@ NODE_DEFS = {
                   ("sampler_name", "COMBO"), ("scheduler", "COMBO"), ("positive", "CONDITIONING"),
                   ("negative", "CONDITIONING"), ("latent_image", "LATENT"), ("denoise", "FLOAT")],
                  [("LATENT", "LATENT")]),
+    "KSamplerAdvanced": ([("model", "MODEL"), ("add_noise", "COMBO"), ("noise_seed", "INT"),
+                          ("steps", "INT"), ("cfg", "FLOAT"), ("sampler_name", "COMBO"),
+                          ("scheduler", "COMBO"), ("positive", "CONDITIONING"),
+                          ("negative", "CONDITIONING"), ("latent_image", "LATENT"),
+                          ("start_at_step", "INT"), ("end_at_step", "INT"),
+                          ("return_with_leftover_noise", "COMBO")], [("LATENT", "LATENT")]),
+    "CLIPVisionLoader": ([("clip_name", "COMBO")], [("CLIP_VISION", "CLIP_VISION")]),
+    "CLIPVisionEncode": ([("clip_vision", "CLIP_VISION"), ("image", "IMAGE"), ("crop", "COMBO")],
+                         [("CLIP_VISION_OUTPUT", "CLIP_VISION_OUTPUT")]),
+    "LoadImage": ([("image", "COMBO")], [("IMAGE", "IMAGE"), ("MASK", "MASK")]),
+    "WanImageToVideo": ([("positive", "CONDITIONING"), ("negative", "CONDITIONING"), ("vae", "VAE"),
+                         ("width", "INT"), ("height", "INT"), ("length", "INT"),
+                         ("batch_size", "INT"),
+                         ("clip_vision_output", "CLIP_VISION_OUTPUT", "optional"),
+                         ("start_image", "IMAGE", "optional")],
+                        [("positive", "CONDITIONING"), ("negative", "CONDITIONING"),
+                         ("latent", "LATENT")]),
     "KSamplerSelect": ([("sampler_name", "COMBO")], [("SAMPLER", "SAMPLER")]),
     "BasicScheduler": ([("model", "MODEL"), ("scheduler", "COMBO"), ("steps", "INT"),
                         ("denoise", "FLOAT")], [("SIGMAS", "SIGMAS")]),
@@ -59,10 +77,13 @@ NODE_DEFS = {
                    ("codec", "COMBO")], []),
     "MarkdownNote": ([], []),
 }
-CONTROL_AFTER_GENERATE = {("KSampler", "seed"), ("RandomNoise", "noise_seed")}
+CONTROL_AFTER_GENERATE = {("KSampler", "seed"), ("RandomNoise", "noise_seed"),
+                          ("KSamplerAdvanced", "noise_seed")}
+EXTRA_WIDGETS = {"LoadImage": 1}  # the "upload" button's value ("image") after the file name
 OPTIONAL_SHAPE = 7  # LiteGraph RenderShape.HollowCircle, what the frontend gives optional inputs
 
 WAN_REPO = "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files"
+WAN22_REPO = "https://huggingface.co/Comfy-Org/Wan_2.2_ComfyUI_Repackaged/resolve/main/split_files"
 HY_REPO = "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files"
 CLIP_L_URL = "https://huggingface.co/comfyanonymous/flux_text_encoders/resolve/main/clip_l.safetensors"
 
@@ -94,7 +115,11 @@ class Graph:
                 entry["widget"] = {"name": name}
             entry["link"] = None
             inputs.append(entry)
+        if ntype == "LoadImage":  # the frontend's upload button, saved as one more widget input
+            inputs.append({"localized_name": "choose file to upload", "name": "upload",
+                           "type": "IMAGEUPLOAD", "widget": {"name": "upload"}, "link": None})
         expected = len(widgets_in) + sum((ntype, w[0]) in CONTROL_AFTER_GENERATE for w in widgets_in)
+        expected += EXTRA_WIDGETS.get(ntype, 0)
         if ntype == "MarkdownNote":
             expected = 1
         if len(widgets) != expected:
@@ -153,7 +178,10 @@ class Graph:
                 "version": 0.4}
 
 
-def svg_note(model: str, warmup_pct: int, extra: str) -> str:
+def svg_note(model: str, warmup_pct: int, extra: str, warmup_text: str | None = None) -> str:
+    if warmup_text is None:
+        warmup_text = (f"**{warmup_pct / 100:.1f}** here ({warmup_pct}% of the steps), the SVG "
+                       f"authors'\n  setting for {model}.")
     return f"""## SVG Sparse Attention ({model})
 
 Sparse VideoGen speeds up video diffusion transformers by skipping most of the attention work:
@@ -164,8 +192,7 @@ frames).
 - **sparsity**: fraction of the attention work skipped in sparse steps. Default **0.75**
   (keeps 25%). Higher is faster and drifts further from the dense result; **0** runs dense.
 - **dense_warmup**: fraction of the sampling steps, from the start, that stay dense (they lay
-  out the scene). **{warmup_pct / 100:.1f}** here ({warmup_pct}% of the steps), the SVG authors'
-  setting for {model}.
+  out the scene). {warmup_text}
 - **dense_blocks**: leading transformer blocks that always run dense. **1** here.
 - **backend**: **auto** uses the Triton kernels on CUDA GPUs and a plain-PyTorch reference
   elsewhere (slow: for checking, not for speed).
@@ -291,8 +318,156 @@ def hunyuan_t2v() -> dict:
     return g.to_json()
 
 
+def _wan_text_encoder(g: Graph, nid: int, pos) -> None:
+    g.node(nid, "CLIPLoader", pos, (340, 106),
+           ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "wan", "default"],
+           models=[model_ref("umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+                             f"{WAN_REPO}/text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+                             "text_encoders")])
+
+
+def _wan_vae(g: Graph, nid: int, pos) -> None:
+    g.node(nid, "VAELoader", pos, (340, 58), ["wan_2.1_vae.safetensors"],
+           models=[model_ref("wan_2.1_vae.safetensors", f"{WAN_REPO}/vae/wan_2.1_vae.safetensors", "vae")])
+
+
+def wan22_t2v_two_experts() -> dict:
+    """Wan 2.2 14B T2V: the high-noise expert samples the first half of the steps, the low-noise
+    expert the rest (two KSamplerAdvanced), each model through its own SVG node."""
+    g = Graph("3d7a9e2c-6b1f-4a8d-9c3e-7f2b5d1a8e46")
+    high, low = ("wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors",
+                 "wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors")
+    g.node(37, "UNETLoader", (-300, -120), (380, 82), [high, "default"],
+           title="Load Wan 2.2 T2V 14B (high noise)",
+           models=[model_ref(high, f"{WAN22_REPO}/diffusion_models/{high}", "diffusion_models")])
+    g.node(56, "UNETLoader", (-300, 0), (380, 82), [low, "default"],
+           title="Load Wan 2.2 T2V 14B (low noise)",
+           models=[model_ref(low, f"{WAN22_REPO}/diffusion_models/{low}", "diffusion_models")])
+    _wan_text_encoder(g, 38, (-300, 200))
+    _wan_vae(g, 39, (-300, 640))
+    g.node(70, "SVGSparseAttention", (120, -520), (320, 250),
+           [0.75, 0.2, 1, 64, "auto", 0, False], title="SVG Sparse Attention (high noise)",
+           color="#223", bgcolor="#335")
+    g.node(71, "SVGSparseAttention", (120, -240), (320, 250),
+           [0.75, 0.0, 1, 64, "auto", 0, False], title="SVG Sparse Attention (low noise)",
+           color="#223", bgcolor="#335")
+    g.node(54, "ModelSamplingSD3", (480, -520), (300, 58), [8.0])
+    g.node(55, "ModelSamplingSD3", (480, -240), (300, 58), [8.0])
+    g.node(6, "CLIPTextEncode", (120, 140), (420, 160),
+           ["A red fox trots through fresh snow in a pine forest at sunrise, breath steaming, "
+            "soft golden light between the trees, the camera tracks alongside it at ground level."],
+           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
+    g.node(7, "CLIPTextEncode", (120, 350), (420, 140),
+           ["blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
+            "distorted anatomy, extra limbs, fused fingers, messy background, still image"],
+           title="CLIP Text Encode (Negative Prompt)", color="#232", bgcolor="#533")
+    g.node(59, "EmptyHunyuanLatentVideo", (120, 540), (315, 130), [1280, 720, 81, 1])
+    g.node(57, "KSamplerAdvanced", (840, -520), (315, 334),
+           ["enable", 42, "fixed", 20, 3.5, "euler", "simple", 0, 10, "enable"],
+           title="KSampler (Advanced): high noise")
+    g.node(58, "KSamplerAdvanced", (1200, -520), (315, 334),
+           ["disable", 0, "fixed", 20, 3.5, "euler", "simple", 10, 10000, "disable"],
+           title="KSampler (Advanced): low noise")
+    g.node(8, "VAEDecode", (1560, -520), (210, 46))
+    g.node(61, "CreateVideo", (1560, -420), (270, 78), [16.0])
+    g.node(62, "SaveVideo", (1860, -520), (600, 480), ["video/wan2.2_svg", "auto", "auto"])
+    g.node(80, "MarkdownNote", (-360, -620), (420, 460),
+           [svg_note("Wan 2.2 14B", 20,
+                     "Two experts, two SVG nodes: each sampler counts `dense_warmup` in its own "
+                     "steps. 1280x720, 81 frames, 20 steps (10 per expert), cfg 3.5.",
+                     warmup_text="**0.2** on the high-noise expert (its first 2 of 10 steps: they "
+                     "lay out the scene) and **0** on the low-noise expert, which starts from the "
+                     "laid-out video and can run sparse from its first step.")],
+           title="About the SVG nodes", color="#432", bgcolor="#653")
+    g.link(37, 0, 70, "model")
+    g.link(56, 0, 71, "model")
+    g.link(70, 0, 54, "model")
+    g.link(71, 0, 55, "model")
+    g.link(54, 0, 57, "model")
+    g.link(55, 0, 58, "model")
+    g.link(38, 0, 6, "clip")
+    g.link(38, 0, 7, "clip")
+    for sampler in (57, 58):
+        g.link(6, 0, sampler, "positive")
+        g.link(7, 0, sampler, "negative")
+    g.link(59, 0, 57, "latent_image")
+    g.link(57, 0, 58, "latent_image")
+    g.link(58, 0, 8, "samples")
+    g.link(39, 0, 8, "vae")
+    g.link(8, 0, 61, "images")
+    g.link(61, 0, 62, "video")
+    g.group("Models", (-320, -200, 420, 920))
+    g.group("SVG sparse attention", (100, -600, 700, 650), color="#335")
+    return g.to_json()
+
+
+def wan_i2v() -> dict:
+    """Wan 2.1 I2V 14B 480p: the start image through WanImageToVideo (latent channels) and its
+    CLIP vision features (cross-attention); the video tokens are as in text-to-video."""
+    g = Graph("b81e4c5a-2d9f-4e7b-8a3c-6f0d1e2b3c47")
+    unet = "wan2.1_i2v_480p_14B_fp16.safetensors"
+    g.node(37, "UNETLoader", (-300, 40), (360, 82), [unet, "default"],
+           title="Load Wan 2.1 I2V 14B 480p",
+           models=[model_ref(unet, f"{WAN_REPO}/diffusion_models/{unet}", "diffusion_models")])
+    _wan_text_encoder(g, 38, (-300, 200))
+    _wan_vae(g, 39, (-300, 360))
+    g.node(49, "CLIPVisionLoader", (-300, 460), (360, 58), ["clip_vision_h.safetensors"],
+           models=[model_ref("clip_vision_h.safetensors",
+                             f"{WAN_REPO}/clip_vision/clip_vision_h.safetensors", "clip_vision")])
+    g.node(52, "LoadImage", (-300, 560), (340, 330), ["example.png", "image"],
+           title="Load Image (start frame)")
+    g.node(51, "CLIPVisionEncode", (100, 620), (280, 78), ["none"])
+    g.node(70, "SVGSparseAttention", (100, -200), (320, 250),
+           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    g.node(54, "ModelSamplingSD3", (460, -200), (300, 58), [8.0])
+    g.node(6, "CLIPTextEncode", (100, 120), (420, 160),
+           ["The fox in the picture turns its head towards the camera, snow falling softly, "
+            "its fur moving in the wind, gentle handheld camera motion."],
+           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
+    g.node(7, "CLIPTextEncode", (100, 330), (420, 140),
+           ["blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
+            "distorted anatomy, extra limbs, fused fingers, messy background, still image"],
+           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    g.node(50, "WanImageToVideo", (560, 120), (340, 210), [512, 512, 33, 1])
+    g.node(3, "KSampler", (940, -200), (315, 262), [42, "fixed", 20, 6.0, "uni_pc", "simple", 1.0])
+    g.node(8, "VAEDecode", (1300, -200), (210, 46))
+    g.node(53, "CreateVideo", (1300, -100), (270, 78), [16.0])
+    g.node(55, "SaveVideo", (1600, -200), (600, 480), ["video/wan2.1_i2v_svg", "auto", "auto"])
+    g.node(60, "MarkdownNote", (-360, -500), (420, 460),
+           [svg_note("Wan 2.1 I2V", 20,
+                     "The start image reaches the model as extra latent channels and as CLIP "
+                     "vision features (cross-attention, always dense): the video's self-attention "
+                     "is sparse as in text-to-video. Pick your start image in Load Image. 512x512, "
+                     "33 frames, 20 steps as in ComfyUI's Wan image-to-video example.")],
+           title="About the SVG node", color="#432", bgcolor="#653")
+    g.link(37, 0, 70, "model")
+    g.link(70, 0, 54, "model")
+    g.link(54, 0, 3, "model")
+    g.link(38, 0, 6, "clip")
+    g.link(38, 0, 7, "clip")
+    g.link(49, 0, 51, "clip_vision")
+    g.link(52, 0, 51, "image")
+    g.link(6, 0, 50, "positive")
+    g.link(7, 0, 50, "negative")
+    g.link(39, 0, 50, "vae")
+    g.link(51, 0, 50, "clip_vision_output")
+    g.link(52, 0, 50, "start_image")
+    g.link(50, 0, 3, "positive")
+    g.link(50, 1, 3, "negative")
+    g.link(50, 2, 3, "latent_image")
+    g.link(3, 0, 8, "samples")
+    g.link(39, 0, 8, "vae")
+    g.link(8, 0, 53, "images")
+    g.link(53, 0, 55, "video")
+    g.group("Models", (-320, -40, 400, 960))
+    g.group("SVG sparse attention", (80, -280, 700, 350), color="#335")
+    return g.to_json()
+
+
 WORKFLOWS = {
     "wan2.1_t2v_1.3B_480p_svg.json": wan_t2v,
+    "wan2.1_i2v_14B_480p_svg.json": wan_i2v,
+    "wan2.2_t2v_14B_two_experts_svg.json": wan22_t2v_two_experts,
     "hunyuanvideo_t2v_720p_svg.json": hunyuan_t2v,
 }
 

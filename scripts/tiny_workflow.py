@@ -9,8 +9,10 @@ What adapt_workflow changes in an API-format graph converted from workflows/*.js
   same family: random embeddings of the real shapes; CLIPTextEncode itself still runs.
 - VAELoader (Wan / HunyuanVideo VAE) -> SVGTestVAELoader; VAEDecode(Tiled) itself still runs.
 - CLIPVisionLoader -> SVGTestCLIPVisionLoader (ViT-H/14 shapes).
+- LoadImage (the user's start image, not on the host) -> EmptyImage of the tiny video size.
 - Video size 256x256 and 13 frames (1024 video tokens), 5 steps, instead of 480p/720p and
-  30 steps: the same graph at CPU size.
+  20-30 steps: the same graph at CPU size. KSamplerAdvanced: steps 4 (an even split for
+  Wan 2.2's two experts), start_at_step / end_at_step scaled to them (10000: to the end).
 - Save* nodes: a unique filename prefix under output/svgtest/.
 The SVG node's settings are kept exactly as the workflow has them.
 The stand-in nodes live in tests/fixtures/svg_test_nodes (test doubles, never installed for users).
@@ -27,6 +29,14 @@ MODELS = {
     "hunyuan_t2v": {"file": "svg_tiny_hunyuan_video_t2v.safetensors", "family": "hunyuan_video",
                     "i2v": False},
 }
+# Tiny models with other latent formats, run by tests/integration/test_model_families.py only
+# (the generic 16-channel graphs of svg_graphs.sampling_graph do not fit them).
+FAMILY_MODELS = {
+    # Wan 2.2 5B TI2V (48 channels): its image comes through the latent (Wan22ImageToVideoLatent)
+    "wan22_ti2v_5b": {"file": "svg_tiny_wan22_ti2v_5b.safetensors", "family": "wan"},
+    # LTX-Video 0.9 T2V: 128 latent channels, 32x spatial / 8x temporal VAE, patch 1
+    "ltxv_t2v": {"file": "svg_tiny_ltxv_t2v.safetensors", "family": "ltxv"},
+}
 # 256x256 -> 32x32 latent -> 16x16 = 256 tokens per latent frame; 13 frames -> 4 latent
 # frames: 1024 video tokens = 8 blocks of 128, enough for SVG to engage, cheap on a CPU.
 WIDTH = HEIGHT = 256
@@ -37,8 +47,12 @@ TINY_UNET = {
     "wan2.1_t2v_1.3B_fp16.safetensors": MODELS["wan_t2v"]["file"],
     "wan2.1_i2v_480p_14B_fp16.safetensors": MODELS["wan_i2v"]["file"],
     "hunyuan_video_t2v_720p_bf16.safetensors": MODELS["hunyuan_t2v"]["file"],
+    # Wan 2.2 14B T2V's two experts load as the same model class as Wan 2.1 T2V
+    "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors": MODELS["wan_t2v"]["file"],
+    "wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors": MODELS["wan_t2v"]["file"],
 }
-FAMILY_OF_FILE = {m["file"]: m["family"] for m in MODELS.values()}
+ADVANCED_STEPS = 4
+FAMILY_OF_FILE = {m["file"]: m["family"] for m in (*MODELS.values(), *FAMILY_MODELS.values())}
 CLIP_TYPE_FAMILY = {"wan": "wan", "hunyuan_video": "hunyuan_video"}
 
 
@@ -72,6 +86,15 @@ def adapt_workflow(api: dict, tag: str) -> dict:
             inp.update(width=WIDTH, height=HEIGHT, length=LENGTH)
         elif ct in ("KSampler", "BasicScheduler"):
             inp["steps"] = STEPS
+        elif ct == "KSamplerAdvanced":
+            full = inp["steps"]
+            for key in ("start_at_step", "end_at_step"):
+                if inp[key] < full:
+                    inp[key] = round(inp[key] * ADVANCED_STEPS / full)
+            inp["steps"] = ADVANCED_STEPS
+        elif ct == "LoadImage":
+            api[nid] = {"class_type": "EmptyImage", "inputs": {
+                "width": WIDTH, "height": HEIGHT, "batch_size": 1, "color": 0x3366AA}}
         elif ct.startswith("Save") and "filename_prefix" in inp:
             inp["filename_prefix"] = unique_prefix(tag)
     return api

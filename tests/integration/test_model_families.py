@@ -1,5 +1,5 @@
 """Family layouts through the real server, with the models the tiny host has
-(scripts/make_tiny_models.py: Wan 2.1 T2V / I2V, HunyuanVideo T2V):
+(scripts/make_tiny_models.py: Wan 2.1 T2V / I2V, Wan 2.2 5B TI2V, HunyuanVideo T2V, LTX-Video):
 
 - Wan 2.2 14B's usual workflow: two experts (high noise, low noise), two KSamplerAdvanced, each
   sampler with its own SVG-patched model; the tiny Wan T2V file stands in for both experts
@@ -7,16 +7,20 @@
 - HunyuanImageToVideo's guidance modes that the T2V model can take: "v2 (replace)" (the image
   replaces the first latent frame, guiding_frame_index) and "custom" (ref_latent: the image's
   tokens in front of the video).
+- Wan 2.2 5B TI2V: 48 latent channels, the start image through Wan22ImageToVideoLatent's
+  latent and denoise mask (per-frame timesteps), tokens unchanged.
+- LTX-Video T2V: a tiny checkpoint whose transformer config is in the file's metadata (as
+  0.3.75's detection reads it); attn1 is the video's self-attention, the text (attn2) stays dense.
 
-The other families (LTXV, Mochi, Cosmos, Wan variants, CogVideoX) are covered in-process in
-tests/comfy: the tiny host has no models for them.
+The other families (Mochi, Cosmos, other Wan variants, CogVideoX, LTXV guides) are covered
+in-process in tests/comfy: 0.3.75's detection cannot load Mochi / Cosmos at a tiny size.
 """
 import re
 
 import pytest
 
 from svg_graphs import SEED, Graph, load_latent, svg_settings
-from tiny_workflow import HEIGHT, LENGTH, MODELS, WIDTH, unique_prefix
+from tiny_workflow import FAMILY_MODELS, HEIGHT, LENGTH, MODELS, WIDTH, unique_prefix
 
 VIDEO_TOKENS = 4 * 16 * 16      # 13 frames at 256x256: 4 latent frames of 16 x 16 patches
 NOT_VIDEO = re.compile(r"not the video's self-attention: (\d+) tokens")
@@ -101,3 +105,59 @@ def test_hunyuan_image_to_video_guidance(comfy_server, output_dir, guidance_type
     prefix = 256 if guidance_type == "custom" else 0
     assert found[:3] == (4, 256, prefix) and found[3] > 0, result.log
     assert load_latent(output_dir, result, save).shape == (1, 16, 4, 32, 32)
+
+
+def test_wan22_5b_ti2v_start_image(comfy_server, output_dir):
+    """The 5B TI2V model (in_dim 48, loaded by UNETLoader as WAN22_T2V) with a start image: the
+    image's latent is the first latent frame, the denoise mask keeps it (per-frame timesteps).
+    512x512 with the Wan 2.2 VAE's 16x compression: 32 x 32 latent, 16 x 16 tokens a frame."""
+    g = Graph()
+    unet = g.add("UNETLoader", unet_name=FAMILY_MODELS["wan22_ti2v_5b"]["file"],
+                 weight_dtype="default")
+    clip = g.add("SVGTestCLIPLoader", model_family="wan")
+    vae = g.add("SVGTestVAELoader", model_family="wan22")
+    positive = g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0])
+    negative = g.add("CLIPTextEncode", text="blurry, static", clip=[clip, 0])
+    image = g.add("EmptyImage", width=2 * WIDTH, height=2 * HEIGHT, batch_size=1, color=0x3366AA)
+    latent = g.add("Wan22ImageToVideoLatent", vae=[vae, 0], width=2 * WIDTH, height=2 * HEIGHT,
+                   length=LENGTH, batch_size=1, start_image=[image, 0])
+    model = g.add("SVGSparseAttention", model=[unet, 0],
+                  **svg_settings(dense_warmup=0.2, dense_blocks=0, verbose=True))
+    ks = g.add("KSampler", model=[model, 0], seed=SEED, steps=5, cfg=5.0, sampler_name="euler",
+               scheduler="simple", positive=[positive, 0], negative=[negative, 0],
+               latent_image=[latent, 0], denoise=1.0)
+    save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix("wan22_ti2v_5b"))
+
+    result = comfy_server.run(g.nodes, summaries=1)
+    s = result.summaries[0]
+    assert s["sparse_calls"] > 0, s["_line"]
+    only_text_calls_missed(s)
+    assert layouts(result) == {(4, 256, 0, 0)}, result.log
+    out = load_latent(output_dir, result, save)
+    assert out.shape == (1, 48, 4, 32, 32)
+
+
+def test_ltxv_t2v(comfy_server, output_dir):
+    """LTX-Video through UNETLoader (detected as LTXV from the tiny file's config metadata):
+    512x512, 25 frames: a 128-channel latent of 4 frames of 16 x 16 (VAE 32x, patch 1)."""
+    g = Graph()
+    unet = g.add("UNETLoader", unet_name=FAMILY_MODELS["ltxv_t2v"]["file"],
+                 weight_dtype="default")
+    clip = g.add("SVGTestCLIPLoader", model_family="ltxv")
+    positive = g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0])
+    negative = g.add("CLIPTextEncode", text="blurry, static", clip=[clip, 0])
+    cond = g.add("LTXVConditioning", positive=[positive, 0], negative=[negative, 0], frame_rate=25.0)
+    latent = g.add("EmptyLTXVLatentVideo", width=2 * WIDTH, height=2 * HEIGHT, length=25, batch_size=1)
+    model = g.add("SVGSparseAttention", model=[unet, 0],
+                  **svg_settings(dense_warmup=0.2, dense_blocks=0, verbose=True))
+    ks = g.add("KSampler", model=[model, 0], seed=SEED, steps=5, cfg=3.0, sampler_name="euler",
+               scheduler="simple", positive=[cond, 0], negative=[cond, 1], latent_image=[latent, 0],
+               denoise=1.0)
+    save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix("ltxv_t2v"))
+
+    result = comfy_server.run(g.nodes, summaries=1)
+    s = result.summaries[0]
+    assert s["sparse_calls"] > 0, s["_line"]
+    only_text_calls_missed(s)
+    assert layouts(result) == {(4, 256, 0, 0)}, result.log
+    assert load_latent(output_dir, result, save).shape == (1, 128, 4, 16, 16)
