@@ -88,6 +88,10 @@ HY_REPO = "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main
 CLIP_L_URL = "https://huggingface.co/comfyanonymous/flux_text_encoders/resolve/main/clip_l.safetensors"
 
 
+WAN_NEGATIVE = ("blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
+                "distorted anatomy, extra limbs, fused fingers, messy background, still image")
+
+
 def model_ref(name: str, url: str, directory: str) -> dict:
     return {"name": name, "url": url + "?download=true", "directory": directory}
 
@@ -212,13 +216,8 @@ def wan_t2v() -> dict:
            models=[model_ref("wan2.1_t2v_1.3B_fp16.safetensors",
                              f"{WAN_REPO}/diffusion_models/wan2.1_t2v_1.3B_fp16.safetensors",
                              "diffusion_models")])
-    g.node(38, "CLIPLoader", (-300, 200), (340, 106),
-           ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "wan", "default"],
-           models=[model_ref("umt5_xxl_fp8_e4m3fn_scaled.safetensors",
-                             f"{WAN_REPO}/text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors",
-                             "text_encoders")])
-    g.node(39, "VAELoader", (-300, 640), (340, 58), ["wan_2.1_vae.safetensors"],
-           models=[model_ref("wan_2.1_vae.safetensors", f"{WAN_REPO}/vae/wan_2.1_vae.safetensors", "vae")])
+    _wan_text_encoder(g, 38, (-300, 200))
+    _wan_vae(g, 39, (-300, 640))
     g.node(50, "SVGSparseAttention", (80, -160), (320, 250),
            [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
     g.node(48, "ModelSamplingSD3", (440, -160), (300, 58), [8.0])
@@ -227,8 +226,7 @@ def wan_t2v() -> dict:
             "soft golden light between the trees, the camera tracks alongside it at ground level."],
            title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
     g.node(7, "CLIPTextEncode", (80, 350), (420, 140),
-           ["blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
-            "distorted anatomy, extra limbs, fused fingers, messy background, still image"],
+           [WAN_NEGATIVE],
            title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
     g.node(40, "EmptyHunyuanLatentVideo", (80, 540), (315, 130), [832, 480, 81, 1])
     g.node(3, "KSampler", (560, -60), (315, 262), [42, "fixed", 30, 6.0, "uni_pc", "simple", 1.0])
@@ -358,8 +356,7 @@ def wan22_t2v_two_experts() -> dict:
             "soft golden light between the trees, the camera tracks alongside it at ground level."],
            title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
     g.node(7, "CLIPTextEncode", (120, 350), (420, 140),
-           ["blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
-            "distorted anatomy, extra limbs, fused fingers, messy background, still image"],
+           [WAN_NEGATIVE],
            title="CLIP Text Encode (Negative Prompt)", color="#232", bgcolor="#533")
     g.node(59, "EmptyHunyuanLatentVideo", (120, 540), (315, 130), [1280, 720, 81, 1])
     g.node(57, "KSamplerAdvanced", (840, -520), (315, 334),
@@ -425,8 +422,7 @@ def wan_i2v() -> dict:
             "its fur moving in the wind, gentle handheld camera motion."],
            title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
     g.node(7, "CLIPTextEncode", (100, 330), (420, 140),
-           ["blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
-            "distorted anatomy, extra limbs, fused fingers, messy background, still image"],
+           [WAN_NEGATIVE],
            title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
     g.node(50, "WanImageToVideo", (560, 120), (340, 210), [512, 512, 33, 1])
     g.node(3, "KSampler", (940, -200), (315, 262), [42, "fixed", 20, 6.0, "uni_pc", "simple", 1.0])
