@@ -80,7 +80,8 @@ class VideoGrid:
             return self
         try:
             frames, height, width = (int(s) for s in sizes)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as e:
+            log.debug(f"[SVG] grid_sizes {sizes!r} not understood ({e}); using the latent's grid")
             return self
         if frames == self.num_frames and height * width == self.frame_tokens:
             return self
