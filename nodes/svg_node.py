@@ -48,8 +48,9 @@ class SVGSparseAttention(io.ComfyNode):
                                      "pattern. 64 costs a small fraction of the call.", **_advanced(io.Int.Input)),
                 io.Combo.Input("backend", options=list(BACKENDS), default="auto",
                                tooltip="auto: Triton kernels on CUDA GPUs that run them, the plain-torch reference "
-                                       "elsewhere (one log line says which and why). reference: plain torch, slow, "
-                                       "for checking results."),
+                                       "elsewhere (one log line says which and why). triton: the kernels, or the "
+                                       "reference with a log line where they cannot run. reference: plain torch, "
+                                       "slow, for checking results."),
                 io.Int.Input("profile_seed", default=0, min=0, max=2**31 - 1,
                              tooltip="Seed of the profiler's row sampling; the same seed gives the same video.",
                              **_advanced(io.Int.Input)),
