@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -244,7 +243,6 @@ def main():
         if G > 0 and shp["pad"]:
             bias = torch.zeros(B, N, device=dev, dtype=torch.float32)
             bias[:, N - shp["pad"]:] = -1e9   # text padding tokens (HunyuanVideo's mask)
-        qkv_bytes = 3 * B * N * H * D * 2
         out_store = torch.empty(B, N, H * D, device=dev, dtype=torch.bfloat16)
         out = out_store.view(B, N, H, D).transpose(1, 2)
         out_bytes = out_store.numel() * 2
@@ -461,7 +459,6 @@ def print_table(results, qkv_note=False):
                 return get[m]["ms"] if m in get else float("nan")
             k = get.get("kernel", {})
             c = get.get("call", {})
-            p = get.get("profile", {})
             ach = (k or c).get("achieved", float("nan"))
             w = (k or c).get("w", -1)
             log(f"| {sh} | {f:.0%} / {ach:.1%}, w={w} | {t_sdpa:.1f} | {ms('flex'):.2f} | {ms('sol'):.2f} | "
