@@ -104,6 +104,13 @@ def _arg(args, kwargs, index, name):
     return args[index] if len(args) > index else None
 
 
+def _strided_grid(x, patch_size):
+    """(frames, tokens per frame) of a latent [B, C, T, H, W] patchified by a strided convolution
+    (floor division), as HunyuanVideo, LTXV and Cosmos do."""
+    pt, ph, pw = patch_size
+    return x.shape[2] // pt, (x.shape[3] // ph) * (x.shape[4] // pw)
+
+
 def _not_video(adapter, x_arg):
     what = "nothing" if x_arg is None else (
         f"a {x_arg.dim()}D tensor" if isinstance(x_arg, torch.Tensor) else type(x_arg).__name__)
@@ -188,8 +195,7 @@ class HunyuanVideoAdapter(_Adapter):
         if x is None or len(self.patch_size) != 3:
             return None, _not_video(self, args[0] if args else None)
         pt, ph, pw = self.patch_size
-        frames = x.shape[2] // pt
-        frame_tokens = (x.shape[3] // ph) * (x.shape[4] // pw)
+        frames, frame_tokens = _strided_grid(x, self.patch_size)
         ref = _arg(args, kwargs, 9, "ref_latent")
         prefix = 0
         if isinstance(ref, torch.Tensor) and ref.dim() == 5:
@@ -214,9 +220,7 @@ class LTXVAdapter(_Adapter):
         x = _latent(args)
         if x is None:
             return None, _not_video(self, args[0] if args else None)
-        pt, ph, pw = self.patch_size
-        frames = x.shape[2] // pt
-        frame_tokens = (x.shape[3] // ph) * (x.shape[4] // pw)
+        frames, frame_tokens = _strided_grid(x, self.patch_size)
         keyframes = _arg(args, kwargs, 6, "keyframe_idxs")
         guide = 0
         if isinstance(keyframes, torch.Tensor) and keyframes.dim() == 3:
@@ -266,8 +270,7 @@ class CosmosAdapter(_Adapter):
         x = _latent(args)
         if x is None:
             return None, _not_video(self, args[0] if args else None)
-        pt, ph, pw = self.patch_size
-        return VideoGrid(x.shape[2] // pt, (x.shape[3] // ph) * (x.shape[4] // pw)), None
+        return VideoGrid(*_strided_grid(x, self.patch_size)), None
 
 
 class CosmosPredict2Adapter(CosmosAdapter):
