@@ -3,10 +3,16 @@
     python3 scripts/make_workflows.py            # (re)write workflows/*.json
     python3 scripts/make_workflows.py --check    # fail if the committed files differ
 
-The graphs follow ComfyUI's official Wan 2.1 (T2V, I2V 480p), Wan 2.2 14B T2V (two experts)
-and HunyuanVideo text-to-video examples (same nodes and model file names), with an "SVG Sparse
-Attention" node between each diffusion model loader and its sampler, and a note explaining
-its settings.
+The graphs follow ComfyUI's official Wan 2.1 (T2V, I2V 480p), Wan 2.2 14B T2V (two experts),
+HunyuanVideo text-to-video and image-to-video (v2 replace), LTX-Video 0.9.5 text-to-video,
+Mochi and Cosmos Predict2 2B image-to-video examples (same nodes and model file names), with an
+"SVG Sparse Attention" node between each diffusion model loader and its sampler, and a note
+explaining its settings. LTX-Video's example loads model and VAE from one checkpoint
+(CheckpointLoaderSimple), which is kept: that checkpoint is the only official file.
+
+No CogVideoX example: ComfyUI 0.3.75 has no CogVideoX, and the newer ComfyUI checked (the
+commit that adds comfy/ldm/cogvideo) offers no CogVideoX text-encoder type in CLIPLoader and no
+official CogVideoX example or template to follow.
 """
 from __future__ import annotations
 
@@ -75,10 +81,39 @@ NODE_DEFS = {
                     [("VIDEO", "VIDEO")]),
     "SaveVideo": ([("video", "VIDEO"), ("filename_prefix", "STRING"), ("format", "COMBO"),
                    ("codec", "COMBO")], []),
+    "CheckpointLoaderSimple": ([("ckpt_name", "COMBO")],
+                               [("MODEL", "MODEL"), ("CLIP", "CLIP"), ("VAE", "VAE")]),
+    "LTXVConditioning": ([("positive", "CONDITIONING"), ("negative", "CONDITIONING"),
+                          ("frame_rate", "FLOAT")],
+                         [("positive", "CONDITIONING"), ("negative", "CONDITIONING")]),
+    "EmptyLTXVLatentVideo": ([("width", "INT"), ("height", "INT"), ("length", "INT"),
+                              ("batch_size", "INT")], [("LATENT", "LATENT")]),
+    "LTXVScheduler": ([("steps", "INT"), ("max_shift", "FLOAT"), ("base_shift", "FLOAT"),
+                       ("stretch", "BOOLEAN"), ("terminal", "FLOAT"),
+                       ("latent", "LATENT", "optional")], [("SIGMAS", "SIGMAS")]),
+    "SamplerCustom": ([("model", "MODEL"), ("add_noise", "BOOLEAN"), ("noise_seed", "INT"),
+                       ("cfg", "FLOAT"), ("positive", "CONDITIONING"), ("negative", "CONDITIONING"),
+                       ("sampler", "SAMPLER"), ("sigmas", "SIGMAS"), ("latent_image", "LATENT")],
+                      [("output", "LATENT"), ("denoised_output", "LATENT")]),
+    "TextEncodeHunyuanVideo_ImageToVideo": ([("clip", "CLIP"),
+                                             ("clip_vision_output", "CLIP_VISION_OUTPUT"),
+                                             ("prompt", "STRING"), ("image_interleave", "INT")],
+                                            [("CONDITIONING", "CONDITIONING")]),
+    "HunyuanImageToVideo": ([("positive", "CONDITIONING"), ("vae", "VAE"), ("width", "INT"),
+                             ("height", "INT"), ("length", "INT"), ("batch_size", "INT"),
+                             ("guidance_type", "COMBO"), ("start_image", "IMAGE", "optional")],
+                            [("positive", "CONDITIONING"), ("latent", "LATENT")]),
+    "EmptyMochiLatentVideo": ([("width", "INT"), ("height", "INT"), ("length", "INT"),
+                               ("batch_size", "INT")], [("LATENT", "LATENT")]),
+    "CosmosPredict2ImageToVideoLatent": ([("vae", "VAE"), ("width", "INT"), ("height", "INT"),
+                                          ("length", "INT"), ("batch_size", "INT"),
+                                          ("start_image", "IMAGE", "optional"),
+                                          ("end_image", "IMAGE", "optional")],
+                                         [("LATENT", "LATENT")]),
     "MarkdownNote": ([], []),
 }
 CONTROL_AFTER_GENERATE = {("KSampler", "seed"), ("RandomNoise", "noise_seed"),
-                          ("KSamplerAdvanced", "noise_seed")}
+                          ("KSamplerAdvanced", "noise_seed"), ("SamplerCustom", "noise_seed")}
 EXTRA_WIDGETS = {"LoadImage": 1}  # the "upload" button's value ("image") after the file name
 OPTIONAL_SHAPE = 7  # LiteGraph RenderShape.HollowCircle, what the frontend gives optional inputs
 
@@ -86,6 +121,12 @@ WAN_REPO = "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/
 WAN22_REPO = "https://huggingface.co/Comfy-Org/Wan_2.2_ComfyUI_Repackaged/resolve/main/split_files"
 HY_REPO = "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files"
 CLIP_L_URL = "https://huggingface.co/comfyanonymous/flux_text_encoders/resolve/main/clip_l.safetensors"
+MOCHI_REPO = "https://huggingface.co/Comfy-Org/mochi_preview_repackaged/resolve/main/split_files"
+LTXV_URL = "https://huggingface.co/Lightricks/LTX-Video/resolve/main/ltx-video-2b-v0.9.5.safetensors"
+COSMOS2_REPO = "https://huggingface.co/Comfy-Org/Cosmos_Predict2_repackaged/resolve/main"
+COSMOS_TE_URL = ("https://huggingface.co/comfyanonymous/cosmos_1.0_text_encoder_and_VAE_ComfyUI/"
+                 "resolve/main/text_encoders/oldt5_xxl_fp8_e4m3fn_scaled.safetensors")
+T5XXL_URL = f"{MOCHI_REPO}/text_encoders/t5xxl_fp16.safetensors"
 
 
 WAN_NEGATIVE = ("blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
@@ -460,11 +501,249 @@ def wan_i2v() -> dict:
     return g.to_json()
 
 
+def ltxv_t2v() -> dict:
+    """LTX-Video 0.9.5 (2B) text-to-video as in ComfyUI's LTXV example: the checkpoint carries
+    the model and the VAE, T5-XXL comes from its own loader, SamplerCustom with LTXVScheduler."""
+    g = Graph("e4a1c7d2-5b3f-4d8e-9a6c-1f2e3d4c5b60")
+    ckpt = "ltx-video-2b-v0.9.5.safetensors"
+    g.node(44, "CheckpointLoaderSimple", (-300, 40), (360, 98), [ckpt],
+           title="Load LTX-Video 2B 0.9.5 (model + VAE)",
+           models=[model_ref(ckpt, LTXV_URL, "checkpoints")])
+    g.node(38, "CLIPLoader", (-300, 200), (360, 106), ["t5xxl_fp16.safetensors", "ltxv", "default"],
+           models=[model_ref("t5xxl_fp16.safetensors", T5XXL_URL, "text_encoders")])
+    g.node(50, "SVGSparseAttention", (100, -200), (320, 250),
+           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    g.node(6, "CLIPTextEncode", (100, 120), (430, 200),
+           ["A red fox trots through fresh snow in a quiet pine forest at sunrise. Its breath "
+            "steams in the cold air and soft golden light falls between the tall trunks. The "
+            "camera tracks alongside it at ground level, snow crystals glittering in the low sun, "
+            "then slowly rises as the fox stops at the edge of a frozen stream and looks across."],
+           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
+    g.node(7, "CLIPTextEncode", (100, 370), (430, 140),
+           ["low quality, worst quality, deformed, distorted, motion smear, motion artifacts, "
+            "blurry, jittery, watermark"],
+           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    g.node(69, "LTXVConditioning", (580, 120), (240, 78), [25.0])
+    g.node(70, "EmptyLTXVLatentVideo", (580, 250), (315, 130), [768, 512, 97, 1])
+    g.node(73, "KSamplerSelect", (580, 430), (315, 58), ["res_multistep"])
+    g.node(71, "LTXVScheduler", (580, 530), (315, 154), [30, 2.05, 0.95, True, 0.1])
+    g.node(72, "SamplerCustom", (940, -200), (355, 230), [True, 42, "fixed", 3.0])
+    g.node(8, "VAEDecode", (1340, -200), (210, 46))
+    g.node(49, "CreateVideo", (1340, -100), (270, 78), [24.0])
+    g.node(51, "SaveVideo", (1640, -200), (600, 480), ["video/ltxv_svg", "auto", "auto"])
+    g.node(60, "MarkdownNote", (-360, -500), (420, 460),
+           [svg_note("LTX-Video", 20,
+                     "LTX-Video's self-attention (attn1) is sparse; its text cross-attention stays "
+                     "dense. Untested at real size: the project README suggests sparsity **0.6** "
+                     "as a cautious start for this family. Give the model long, descriptive "
+                     "prompts. 768x512, 97 frames, 30 steps as in ComfyUI's LTXV example.")],
+           title="About the SVG node", color="#432", bgcolor="#653")
+    g.link(44, 0, 50, "model")
+    g.link(50, 0, 72, "model")
+    g.link(38, 0, 6, "clip")
+    g.link(38, 0, 7, "clip")
+    g.link(6, 0, 69, "positive")
+    g.link(7, 0, 69, "negative")
+    g.link(69, 0, 72, "positive")
+    g.link(69, 1, 72, "negative")
+    g.link(73, 0, 72, "sampler")
+    g.link(70, 0, 71, "latent")
+    g.link(71, 0, 72, "sigmas")
+    g.link(70, 0, 72, "latent_image")
+    g.link(72, 0, 8, "samples")
+    g.link(44, 2, 8, "vae")
+    g.link(8, 0, 49, "images")
+    g.link(49, 0, 51, "video")
+    g.group("Models", (-320, -40, 400, 400))
+    g.group("SVG sparse attention", (80, -280, 700, 350), color="#335")
+    return g.to_json()
+
+
+def hunyuan_i2v() -> dict:
+    """HunyuanVideo image-to-video, the "v2 (replace)" model of ComfyUI's example: the start
+    image replaces the first latent frame and, through llava's vision tower, joins the prompt."""
+    g = Graph("7b3d9f1a-2c4e-4a6b-8d0f-3e5a7c9b1d24")
+    unet = "hunyuan_video_v2_replace_image_to_video_720p_bf16.safetensors"
+    g.node(12, "UNETLoader", (-300, 40), (400, 82), [unet, "default"],
+           title="Load HunyuanVideo I2V 720p (v2 replace)",
+           models=[model_ref(unet, f"{HY_REPO}/diffusion_models/{unet}", "diffusion_models")])
+    g.node(11, "DualCLIPLoader", (-300, 200), (400, 130),
+           ["clip_l.safetensors", "llava_llama3_fp8_scaled.safetensors", "hunyuan_video", "default"],
+           models=[model_ref("clip_l.safetensors", CLIP_L_URL, "text_encoders"),
+                   model_ref("llava_llama3_fp8_scaled.safetensors",
+                             f"{HY_REPO}/text_encoders/llava_llama3_fp8_scaled.safetensors",
+                             "text_encoders")])
+    g.node(10, "VAELoader", (-300, 380), (400, 58), ["hunyuan_video_vae_bf16.safetensors"],
+           models=[model_ref("hunyuan_video_vae_bf16.safetensors",
+                             f"{HY_REPO}/vae/hunyuan_video_vae_bf16.safetensors", "vae")])
+    g.node(82, "CLIPVisionLoader", (-300, 480), (400, 58), ["llava_llama3_vision.safetensors"],
+           models=[model_ref("llava_llama3_vision.safetensors",
+                             f"{HY_REPO}/clip_vision/llava_llama3_vision.safetensors",
+                             "clip_vision")])
+    g.node(83, "LoadImage", (-300, 580), (360, 330), ["example.png", "image"],
+           title="Load Image (start frame)")
+    g.node(81, "CLIPVisionEncode", (100, 620), (280, 78), ["none"])
+    g.node(70, "SVGSparseAttention", (100, -200), (320, 250),
+           [0.75, 0.1, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    g.node(67, "ModelSamplingSD3", (460, -200), (300, 58), [7.0])
+    g.node(80, "TextEncodeHunyuanVideo_ImageToVideo", (100, 120), (440, 200),
+           ["The fox in the picture turns its head towards the camera, snow falling softly, its "
+            "fur moving in the wind, gentle handheld camera motion.", 4],
+           title="Text Encode Hunyuan Video (ImageToVideo)", color="#232", bgcolor="#353")
+    g.node(78, "HunyuanImageToVideo", (580, 120), (315, 194), [720, 720, 57, 1, "v2 (replace)"])
+    g.node(26, "FluxGuidance", (580, 360), (300, 58), [6.0])
+    g.node(25, "RandomNoise", (940, -200), (300, 82), [42, "fixed"])
+    g.node(16, "KSamplerSelect", (940, -80), (300, 58), ["euler"])
+    g.node(17, "BasicScheduler", (940, 20), (300, 106), ["simple", 20, 1.0])
+    g.node(22, "BasicGuider", (940, 170), (240, 46))
+    g.node(13, "SamplerCustomAdvanced", (1280, -200), (280, 330))
+    g.node(73, "VAEDecodeTiled", (1280, 180), (240, 150), [256, 64, 64, 8])
+    g.node(79, "CreateVideo", (1280, 380), (270, 78), [24.0])
+    g.node(84, "SaveVideo", (1600, -200), (700, 500), ["video/hunyuan_video_i2v_svg", "auto", "auto"])
+    g.node(90, "MarkdownNote", (-360, -500), (420, 460),
+           [svg_note("HunyuanVideo I2V", 10,
+                     "\"v2 (replace)\": the start image is the first latent frame (kept by the "
+                     "noise mask), so the video tokens are laid out as in text-to-video and SVG "
+                     "treats them the same way. Pick your start image in Load Image. 720x720, 57 "
+                     "frames, 20 steps as in ComfyUI's HunyuanVideo image-to-video example.")],
+           title="About the SVG node", color="#432", bgcolor="#653")
+    g.link(12, 0, 70, "model")
+    g.link(70, 0, 67, "model")
+    g.link(67, 0, 22, "model")
+    g.link(67, 0, 17, "model")
+    g.link(82, 0, 81, "clip_vision")
+    g.link(83, 0, 81, "image")
+    g.link(11, 0, 80, "clip")
+    g.link(81, 0, 80, "clip_vision_output")
+    g.link(80, 0, 78, "positive")
+    g.link(10, 0, 78, "vae")
+    g.link(83, 0, 78, "start_image")
+    g.link(78, 0, 26, "conditioning")
+    g.link(26, 0, 22, "conditioning")
+    g.link(25, 0, 13, "noise")
+    g.link(22, 0, 13, "guider")
+    g.link(16, 0, 13, "sampler")
+    g.link(17, 0, 13, "sigmas")
+    g.link(78, 1, 13, "latent_image")
+    g.link(13, 0, 73, "samples")
+    g.link(10, 0, 73, "vae")
+    g.link(73, 0, 79, "images")
+    g.link(79, 0, 84, "video")
+    g.group("Models", (-320, -40, 440, 980))
+    g.group("SVG sparse attention", (80, -280, 700, 350), color="#335")
+    return g.to_json()
+
+
+def mochi_t2v() -> dict:
+    """Mochi 1 preview text-to-video as in ComfyUI's Mochi example."""
+    g = Graph("c2f8a4d6-9e1b-4c3a-b7d5-4a6c8e0f2b13")
+    unet = "mochi_preview_bf16.safetensors"
+    g.node(37, "UNETLoader", (-300, 40), (360, 82), [unet, "default"], title="Load Mochi preview",
+           models=[model_ref(unet, f"{MOCHI_REPO}/diffusion_models/{unet}", "diffusion_models")])
+    g.node(38, "CLIPLoader", (-300, 200), (360, 106), ["t5xxl_fp16.safetensors", "mochi", "default"],
+           models=[model_ref("t5xxl_fp16.safetensors", T5XXL_URL, "text_encoders")])
+    g.node(39, "VAELoader", (-300, 360), (360, 58), ["mochi_vae.safetensors"],
+           models=[model_ref("mochi_vae.safetensors", f"{MOCHI_REPO}/vae/mochi_vae.safetensors", "vae")])
+    g.node(50, "SVGSparseAttention", (100, -200), (320, 250),
+           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    g.node(6, "CLIPTextEncode", (100, 120), (420, 160),
+           ["A red fox trots through fresh snow in a pine forest at sunrise, breath steaming, "
+            "soft golden light between the trees, the camera tracks alongside it at ground level."],
+           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
+    g.node(7, "CLIPTextEncode", (100, 330), (420, 120), ["blurry, low quality, watermark"],
+           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    g.node(21, "EmptyMochiLatentVideo", (100, 500), (315, 130), [848, 480, 37, 1])
+    g.node(3, "KSampler", (560, -200), (315, 262), [42, "fixed", 30, 4.5, "euler", "simple", 1.0])
+    g.node(8, "VAEDecode", (920, -200), (210, 46))
+    g.node(49, "CreateVideo", (920, -100), (270, 78), [24.0])
+    g.node(51, "SaveVideo", (1220, -200), (600, 480), ["video/mochi_svg", "auto", "auto"])
+    g.node(60, "MarkdownNote", (-360, -500), (420, 460),
+           [svg_note("Mochi", 20,
+                     "Mochi's joint attention puts the prompt tokens after the video; SVG makes only "
+                     "the video part sparse. Untested at real size (no small Mochi model loads in "
+                     "ComfyUI 0.3.75, so this graph is checked for format only): the project README "
+                     "suggests sparsity **0.6** as a cautious start. 848x480, 37 frames, 30 steps, "
+                     "cfg 4.5 as in ComfyUI's Mochi example.")],
+           title="About the SVG node", color="#432", bgcolor="#653")
+    g.link(37, 0, 50, "model")
+    g.link(50, 0, 3, "model")
+    g.link(38, 0, 6, "clip")
+    g.link(38, 0, 7, "clip")
+    g.link(6, 0, 3, "positive")
+    g.link(7, 0, 3, "negative")
+    g.link(21, 0, 3, "latent_image")
+    g.link(3, 0, 8, "samples")
+    g.link(39, 0, 8, "vae")
+    g.link(8, 0, 49, "images")
+    g.link(49, 0, 51, "video")
+    g.group("Models", (-320, -40, 400, 500))
+    g.group("SVG sparse attention", (80, -280, 360, 350), color="#335")
+    return g.to_json()
+
+
+def cosmos_predict2_i2v() -> dict:
+    """Cosmos Predict2 2B video2world (image-to-video, 480p 16 fps) as in ComfyUI's example:
+    the start image goes into the latent (CosmosPredict2ImageToVideoLatent, Wan 2.1 VAE)."""
+    g = Graph("a9d3e5f7-1b2c-4d6e-8f0a-5c7e9b1d3f82")
+    unet = "cosmos_predict2_2B_video2world_480p_16fps.safetensors"
+    te = "oldt5_xxl_fp8_e4m3fn_scaled.safetensors"
+    g.node(13, "UNETLoader", (-300, 40), (420, 82), [unet, "default"],
+           title="Load Cosmos Predict2 2B video2world 480p",
+           models=[model_ref(unet, f"{COSMOS2_REPO}/{unet}", "diffusion_models")])
+    g.node(10, "CLIPLoader", (-300, 200), (420, 106), [te, "cosmos", "default"],
+           models=[model_ref(te, COSMOS_TE_URL, "text_encoders")])
+    _wan_vae(g, 15, (-300, 360))
+    g.node(29, "LoadImage", (-300, 460), (360, 330), ["example.png", "image"],
+           title="Load Image (start frame)")
+    g.node(50, "SVGSparseAttention", (160, -200), (320, 250),
+           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    g.node(6, "CLIPTextEncode", (160, 120), (420, 160),
+           ["The camera moves slowly through the snowy pine forest of the picture, snow falling, "
+            "branches swaying in the wind."],
+           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
+    g.node(7, "CLIPTextEncode", (160, 330), (420, 120), ["blurry, low quality, watermark"],
+           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    g.node(28, "CosmosPredict2ImageToVideoLatent", (160, 500), (330, 170), [848, 480, 93, 1])
+    g.node(3, "KSampler", (620, -200), (315, 262), [42, "fixed", 30, 4.0, "euler", "simple", 1.0])
+    g.node(8, "VAEDecode", (980, -200), (210, 46))
+    g.node(49, "CreateVideo", (980, -100), (270, 78), [16.0])
+    g.node(51, "SaveVideo", (1280, -200), (600, 480), ["video/cosmos_predict2_svg", "auto", "auto"])
+    g.node(60, "MarkdownNote", (-360, -500), (420, 460),
+           [svg_note("Cosmos Predict2", 20,
+                     "Cosmos Predict2's self-attention sees only the video tokens (patch 1x2x2), "
+                     "which SVG makes sparse. Untested at real size (no small Cosmos model loads in "
+                     "ComfyUI 0.3.75, so this graph is checked for format only): the project README "
+                     "suggests sparsity **0.6** as a cautious start. Pick your start image in Load "
+                     "Image. 848x480, 93 frames, 30 steps, cfg 4 as in ComfyUI's Cosmos Predict2 "
+                     "image-to-video example; the model is picky about resolution and length.")],
+           title="About the SVG node", color="#432", bgcolor="#653")
+    g.link(13, 0, 50, "model")
+    g.link(50, 0, 3, "model")
+    g.link(10, 0, 6, "clip")
+    g.link(10, 0, 7, "clip")
+    g.link(15, 0, 28, "vae")
+    g.link(29, 0, 28, "start_image")
+    g.link(6, 0, 3, "positive")
+    g.link(7, 0, 3, "negative")
+    g.link(28, 0, 3, "latent_image")
+    g.link(3, 0, 8, "samples")
+    g.link(15, 0, 8, "vae")
+    g.link(8, 0, 49, "images")
+    g.link(49, 0, 51, "video")
+    g.group("Models", (-320, -40, 460, 860))
+    g.group("SVG sparse attention", (140, -280, 360, 350), color="#335")
+    return g.to_json()
+
+
 WORKFLOWS = {
     "wan2.1_t2v_1.3B_480p_svg.json": wan_t2v,
     "wan2.1_i2v_14B_480p_svg.json": wan_i2v,
     "wan2.2_t2v_14B_two_experts_svg.json": wan22_t2v_two_experts,
     "hunyuanvideo_t2v_720p_svg.json": hunyuan_t2v,
+    "hunyuanvideo_i2v_v2_720p_svg.json": hunyuan_i2v,
+    "ltxv_t2v_2B_0.9.5_svg.json": ltxv_t2v,
+    "mochi_t2v_svg.json": mochi_t2v,
+    "cosmos_predict2_2B_i2v_480p_svg.json": cosmos_predict2_i2v,
 }
 
 

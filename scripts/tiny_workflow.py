@@ -5,13 +5,20 @@ What adapt_workflow changes in an API-format graph converted from workflows/*.js
 
 - UNETLoader: the official model file -> the tiny random-weight model of the same family and
   type (real checkpoints are GBs and cannot be downloaded here); weight_dtype -> default.
+  HunyuanVideo I2V "v2 (replace)" has the T2V model's shape (16 latent channels in, loaded as
+  the same HunyuanVideo class): the tiny T2V file stands in for it.
+- CheckpointLoaderSimple (LTX-Video's all-in-one checkpoint) -> SVGTestCheckpointLoader: the
+  tiny LTXV diffusion model file, with the family's text-encoder and VAE doubles.
+- Mochi and Cosmos Predict2 have no tiny stand-in (NOT_RUNNABLE): 0.3.75's detection hard-codes
+  their full-size configs, so adapt_workflow raises for their diffusion model files.
 - CLIPLoader / DualCLIPLoader (umt5-xxl; clip-l + llava-llama3) -> SVGTestCLIPLoader of the
   same family: random embeddings of the real shapes; CLIPTextEncode itself still runs.
 - VAELoader (Wan / HunyuanVideo VAE) -> SVGTestVAELoader; VAEDecode(Tiled) itself still runs.
-- CLIPVisionLoader -> SVGTestCLIPVisionLoader (ViT-H/14 shapes).
+- CLIPVisionLoader -> SVGTestCLIPVisionLoader (ViT-H/14 shapes; HunyuanVideo I2V's llava
+  vision tower: its mm_projected output is None, so the prompt is encoded without image tokens).
 - LoadImage (the user's start image, not on the host) -> EmptyImage of the tiny video size.
 - Video size 256x256 and 13 frames (1024 video tokens), 5 steps, instead of 480p/720p and
-  20-30 steps: the same graph at CPU size. KSamplerAdvanced: steps 4 (an even split for
+  20-30 steps (LTX-Video: 512x512 and 25 frames, the same 1024 tokens through its 32x / 8x VAE): the same graph at CPU size. KSamplerAdvanced: steps 4 (an even split for
   Wan 2.2's two experts), start_at_step / end_at_step scaled to them (10000: to the end).
 - Save* nodes: a unique filename prefix under output/svgtest/.
 The SVG node's settings are kept exactly as the workflow has them.
@@ -47,13 +54,27 @@ TINY_UNET = {
     "wan2.1_t2v_1.3B_fp16.safetensors": MODELS["wan_t2v"]["file"],
     "wan2.1_i2v_480p_14B_fp16.safetensors": MODELS["wan_i2v"]["file"],
     "hunyuan_video_t2v_720p_bf16.safetensors": MODELS["hunyuan_t2v"]["file"],
+    "hunyuan_video_v2_replace_image_to_video_720p_bf16.safetensors": MODELS["hunyuan_t2v"]["file"],
     # Wan 2.2 14B T2V's two experts load as the same model class as Wan 2.1 T2V
     "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors": MODELS["wan_t2v"]["file"],
     "wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors": MODELS["wan_t2v"]["file"],
 }
+# CheckpointLoaderSimple files -> tiny diffusion model files (SVGTestCheckpointLoader)
+TINY_CHECKPOINT = {
+    "ltx-video-2b-v0.9.5.safetensors": FAMILY_MODELS["ltxv_t2v"]["file"],
+}
+# Official diffusion model files with no tiny stand-in: the example workflows that load them are
+# format-checked only (tests/integration/test_workflows.py::test_not_runnable_set).
+NOT_RUNNABLE = {
+    "mochi_preview_bf16.safetensors": "Mochi: 0.3.75's detection hard-codes the full-size config",
+    "cosmos_predict2_2B_video2world_480p_16fps.safetensors":
+        "Cosmos Predict2: 0.3.75's detection sets depth/heads only for the 2B / 14B widths",
+}
+LTXV_WIDTH = LTXV_HEIGHT = 2 * WIDTH  # 512x512 -> 16x16 latent (32x VAE, patch 1)
+LTXV_LENGTH = 25                       # -> 4 latent frames (8x temporal)
 ADVANCED_STEPS = 4
 FAMILY_OF_FILE = {m["file"]: m["family"] for m in (*MODELS.values(), *FAMILY_MODELS.values())}
-CLIP_TYPE_FAMILY = {"wan": "wan", "hunyuan_video": "hunyuan_video"}
+CLIP_TYPE_FAMILY = {"wan": "wan", "hunyuan_video": "hunyuan_video", "ltxv": "ltxv"}
 
 
 def unique_prefix(tag: str) -> str:
@@ -63,13 +84,22 @@ def unique_prefix(tag: str) -> str:
 def adapt_workflow(api: dict, tag: str) -> dict:
     api = copy.deepcopy(api)
     families = set()
-    for node in api.values():
+    for nid, node in api.items():
         if node["class_type"] == "UNETLoader":
             name = node["inputs"]["unet_name"]
             if name not in TINY_UNET:
-                raise KeyError(f"no tiny stand-in for diffusion model {name!r}")
+                raise KeyError(f"no tiny stand-in for diffusion model {name!r}"
+                               + (f" ({NOT_RUNNABLE[name]})" if name in NOT_RUNNABLE else ""))
             node["inputs"].update(unet_name=TINY_UNET[name], weight_dtype="default")
             families.add(FAMILY_OF_FILE[TINY_UNET[name]])
+        elif node["class_type"] == "CheckpointLoaderSimple":
+            name = node["inputs"]["ckpt_name"]
+            if name not in TINY_CHECKPOINT:
+                raise KeyError(f"no tiny stand-in for checkpoint {name!r}")
+            tiny = TINY_CHECKPOINT[name]
+            api[nid] = {"class_type": "SVGTestCheckpointLoader",
+                        "inputs": {"unet_name": tiny, "model_family": FAMILY_OF_FILE[tiny]}}
+            families.add(FAMILY_OF_FILE[tiny])
     if len(families) != 1:
         raise ValueError(f"expected one model family, found {families}")
     family = families.pop()
@@ -82,9 +112,11 @@ def adapt_workflow(api: dict, tag: str) -> dict:
             api[nid] = {"class_type": "SVGTestVAELoader", "inputs": {"model_family": family}}
         elif ct == "CLIPVisionLoader":
             api[nid] = {"class_type": "SVGTestCLIPVisionLoader", "inputs": {}}
-        elif ct in ("EmptyHunyuanLatentVideo", "WanImageToVideo"):
+        elif ct in ("EmptyHunyuanLatentVideo", "WanImageToVideo", "HunyuanImageToVideo"):
             inp.update(width=WIDTH, height=HEIGHT, length=LENGTH)
-        elif ct in ("KSampler", "BasicScheduler"):
+        elif ct == "EmptyLTXVLatentVideo":
+            inp.update(width=LTXV_WIDTH, height=LTXV_HEIGHT, length=LTXV_LENGTH)
+        elif ct in ("KSampler", "BasicScheduler", "LTXVScheduler"):
             inp["steps"] = STEPS
         elif ct == "KSamplerAdvanced":
             full = inp["steps"]

@@ -58,6 +58,7 @@ SCREENSHOTS = {  # name in docs/images -> what it shows
     "ui_report_head_map.png": "the finished tiny-model run: head map and summary",
 }
 SVG_NODE, REPORT_NODE = "SVGSparseAttention", "SVGAttentionReport"
+MODEL_LOADERS = ("UNETLoader", "CheckpointLoaderSimple")  # what an SVG node's model comes from
 # the tiny run's settings that differ from the example (see the module docstring)
 TINY_SEED, TINY_WARMUP = 1, 0.8
 # the head map's cell colours (svg_attention/report.py); the docs call them blue, orange, grey
@@ -259,7 +260,8 @@ def test_example_opens_from_file_menu(page, shots, object_info, path):
     page.errors.clear()
     browser.open_workflow_file(page, path)
     missing = browser.dismiss_missing_models(page)
-    unet = next(n for n in wf["nodes"] if n["type"] == "UNETLoader")["widgets_values"][0]
+    # the diffusion model file (LTX-Video: its all-in-one checkpoint, CheckpointLoaderSimple)
+    unet = next(n for n in wf["nodes"] if n["type"] in MODEL_LOADERS)["widgets_values"][0]
     # the official model files are not on the test host: the frontend says so, naming them
     assert any(unet in line for line in missing), missing
     assert not page.errors, f"page errors while loading {path.name}: {page.errors}"
@@ -278,7 +280,7 @@ def test_example_opens_from_file_menu(page, shots, object_info, path):
         # wired as in the file: the model loader -> SVG -> the rest
         model_in = next(i for i in svg["inputs"] if i["name"] == "model")
         origin = browser.link_origin(page, model_in["link"])
-        assert nodes[origin["origin_id"]]["type"] == "UNETLoader"
+        assert nodes[origin["origin_id"]]["type"] in MODEL_LOADERS
         assert svg["outputs"][0]["type"] == "MODEL" and svg["outputs"][0]["links"]
     svg = nodes[svg_files[0]["id"]]
 

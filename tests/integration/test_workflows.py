@@ -10,11 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from tiny_workflow import adapt_workflow
+from tiny_workflow import NOT_RUNNABLE, adapt_workflow
 from workflow_to_api import WIDGET_TYPES, ui_to_api
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
+# Diffusion model loaders an SVG node may sit behind. LTX-Video's official example loads model
+# and VAE from one checkpoint (CheckpointLoaderSimple); the others load a diffusion model file.
+MODEL_LOADERS = ("UNETLoader", "CheckpointLoaderSimple")
+SAMPLER_MODEL_INPUTS = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "BasicGuider",
+                        "BasicScheduler")
+# The example workflows that run on the tiny host (test_workflow_runs), listed by name so that
+# a new workflow is neither run nor left out silently: test_not_runnable_set checks the rest.
+RUNNABLE = {
+    "wan2.1_t2v_1.3B_480p_svg.json", "wan2.1_i2v_14B_480p_svg.json",
+    "wan2.2_t2v_14B_two_experts_svg.json", "hunyuanvideo_t2v_720p_svg.json",
+    "hunyuanvideo_i2v_v2_720p_svg.json", "ltxv_t2v_2B_0.9.5_svg.json",
+}
+NOT_RUNNABLE_WORKFLOWS = {"mochi_t2v_svg.json", "cosmos_predict2_2B_i2v_480p_svg.json"}
 PACK_FOLDER = "ComfyUI-SparseVideoGen"  # the name scripts/host.py links the pack under
 NODE_KEYS = {"id", "type", "pos", "size", "flags", "order", "mode", "inputs", "outputs",
              "properties", "widgets_values"}
@@ -22,8 +35,9 @@ NODE_KEYS = {"id", "type", "pos", "size", "flags", "order", "mode", "inputs", "o
 
 def test_there_are_workflows():
     names = {p.name for p in WORKFLOWS}
-    assert {"wan2.1_t2v_1.3B_480p_svg.json", "hunyuanvideo_t2v_720p_svg.json",
-            "wan2.1_i2v_14B_480p_svg.json", "wan2.2_t2v_14B_two_experts_svg.json"} <= names
+    # one example per supported family (issue #6); CogVideoX has none (not in ComfyUI 0.3.75,
+    # no official example in newer ComfyUI: see scripts/make_workflows.py)
+    assert names == RUNNABLE | NOT_RUNNABLE_WORKFLOWS
 
 
 def test_workflows_match_their_generator():
@@ -59,7 +73,7 @@ def test_ui_format(path, object_info):
         assert nodes[src]["outputs"][src_slot]["type"] == typ == nodes[dst]["inputs"][dst_slot]["type"]
     types = [n["type"] for n in wf["nodes"]]
     # one SVG node per diffusion model loader (Wan 2.2 14B: two experts, two nodes)
-    assert types.count("SVGSparseAttention") == types.count("UNETLoader") >= 1
+    assert types.count("SVGSparseAttention") == sum(map(types.count, MODEL_LOADERS)) >= 1
     notes = [n for n in wf["nodes"] if n["type"] in ("Note", "MarkdownNote")]
     assert notes and all(w in notes[0]["widgets_values"][0] for w in ("sparsity", "0.75", "auto"))
     for node in wf["nodes"]:
@@ -79,7 +93,7 @@ def test_svg_node_sits_between_loader_and_sampler(path, object_info):
     assert len(svg) >= 1
     # upstream of each SVG node: its own diffusion model loader
     loaders = [api[k]["inputs"]["model"][0] for k in svg]
-    assert all(api[n]["class_type"] == "UNETLoader" for n in loaders)
+    assert all(api[n]["class_type"] in MODEL_LOADERS for n in loaders)
     assert len(set(loaders)) == len(svg)
     # every sampler's model comes through an SVG node
     def reaches_svg(nid):
@@ -88,8 +102,7 @@ def test_svg_node_sits_between_loader_and_sampler(path, object_info):
             return True
         m = node["inputs"].get("model")
         return isinstance(m, list) and reaches_svg(m[0])
-    samplers = [k for k, v in api.items()
-                if v["class_type"] in ("KSampler", "KSamplerAdvanced", "BasicGuider", "BasicScheduler")]
+    samplers = [k for k, v in api.items() if v["class_type"] in SAMPLER_MODEL_INPUTS]
     assert samplers and all(reaches_svg(k) for k in samplers)
 
 
@@ -101,7 +114,27 @@ def test_workflows_are_served_as_templates(comfy_server):
         assert served == json.loads(p.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_not_runnable_set(object_info):
+    """Exactly the Mochi and Cosmos Predict2 examples do not run on the tiny host, and only
+    because their diffusion model has no tiny stand-in: ComfyUI 0.3.75's model detection
+    hard-codes the full-size configs of Mochi (48 blocks, width 3072) and Cosmos Predict2 (depth
+    and heads only for the 2B / 14B widths), so no small checkpoint loads through its loaders.
+    Their graphs are still checked above (UI format against /object_info, SVG placement,
+    served as templates) and in the frontend tests. Every other workflow is in RUNNABLE."""
+    names = {p.name for p in WORKFLOWS}
+    assert names - RUNNABLE == NOT_RUNNABLE_WORKFLOWS
+    for path in WORKFLOWS:
+        api = ui_to_api(json.loads(path.read_text(encoding="utf-8")), object_info)
+        unets = {v["inputs"]["unet_name"] for v in api.values() if v["class_type"] == "UNETLoader"}
+        if path.name in NOT_RUNNABLE_WORKFLOWS:
+            assert unets and unets <= set(NOT_RUNNABLE), (path.name, unets)
+            with pytest.raises(KeyError, match="no tiny stand-in"):
+                adapt_workflow(api, tag=path.stem)
+        else:
+            assert not unets & set(NOT_RUNNABLE), path.name
+
+
+@pytest.mark.parametrize("path", [p for p in WORKFLOWS if p.name in RUNNABLE], ids=lambda p: p.name)
 def test_workflow_runs(path, comfy_server, object_info, output_dir):
     api = ui_to_api(json.loads(path.read_text(encoding="utf-8")), object_info)
     assert not any(v["class_type"] in ("Note", "MarkdownNote") for v in api.values())
