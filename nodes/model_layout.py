@@ -40,6 +40,9 @@ class VideoGrid:
     text_before:    the same, before the video and the known prefix (CogVideoX text).
     uses_grid_sizes: the model publishes its patchified grid as ``transformer_options["grid_sizes"]``
                     (newer ComfyUI's Wan); ``refined`` then takes frames and tokens per frame from it.
+    cross_tokens:   lengths of the contexts this call's cross-attention attends to (text, CLIP
+                    image). An attention call is told from self-attention by its key length; where
+                    the self-attention's length equals one of these, the two cannot be told apart.
     """
 
     num_frames: int
@@ -49,6 +52,7 @@ class VideoGrid:
     suffix_tokens: int = 0
     text_before: bool = False
     uses_grid_sizes: bool = False
+    cross_tokens: tuple = ()
 
     def __post_init__(self):
         if self.text_after and self.text_before:
@@ -102,6 +106,11 @@ def _arg(args, kwargs, index, name):
     if name in kwargs:
         return kwargs[name]
     return args[index] if len(args) > index else None
+
+
+def _context_tokens(*contexts) -> tuple:
+    """Token counts of cross-attention contexts [B, L, D] (others ignored)."""
+    return tuple(sorted({int(c.shape[1]) for c in contexts if isinstance(c, torch.Tensor) and c.dim() == 3}))
 
 
 def _strided_grid(x, patch_size):
@@ -163,8 +172,9 @@ class WanAdapter(_Adapter):
         for lat in kwargs.get("context_latents") or ():
             if isinstance(lat, torch.Tensor) and lat.dim() == 5:
                 suffix += self._tokens(lat)
+        cross = _context_tokens(_arg(args, kwargs, 2, "context"), _arg(args, kwargs, 3, "clip_fea"))
         return VideoGrid(frames, frame_tokens, prefix, text_after=self.extra_after,
-                         suffix_tokens=suffix, uses_grid_sizes=True), None
+                         suffix_tokens=suffix, uses_grid_sizes=True, cross_tokens=cross), None
 
 
 class WanExtraFramesAdapter(WanAdapter):
@@ -228,7 +238,8 @@ class LTXVAdapter(_Adapter):
             if guide % frame_tokens or guide >= frames * frame_tokens:
                 return None, (f"{self.name}: {guide} guide (keyframe) tokens are not whole frames of "
                               f"{frame_tokens} tokens before the end of {frames} frames")
-        return VideoGrid(frames - guide // frame_tokens, frame_tokens, suffix_tokens=guide), None
+        return VideoGrid(frames - guide // frame_tokens, frame_tokens, suffix_tokens=guide,
+                         cross_tokens=_context_tokens(_arg(args, kwargs, 2, "context"))), None
 
 
 class MochiAdapter(_Adapter):
@@ -270,7 +281,8 @@ class CosmosAdapter(_Adapter):
         x = _latent(args)
         if x is None:
             return None, _not_video(self, args[0] if args else None)
-        return VideoGrid(*_strided_grid(x, self.patch_size)), None
+        return VideoGrid(*_strided_grid(x, self.patch_size),
+                         cross_tokens=_context_tokens(_arg(args, kwargs, 2, "context"))), None
 
 
 class CosmosPredict2Adapter(CosmosAdapter):

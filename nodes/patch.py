@@ -293,6 +293,9 @@ def make_attention_override(previous):
         tokens = q.shape[token_axis]
         if k.shape[token_axis] != tokens or v.shape[token_axis] != tokens:
             return dense("cross-attention (query and key lengths differ)")
+        if tokens in call.grid.cross_tokens:
+            return dense(f"the video's self-attention and the cross-attention both have {tokens} tokens, "
+                         f"so they cannot be told apart: this model call stays dense")
         if k.shape != q.shape or v.shape != q.shape:
             return dense(f"key/value shapes {tuple(k.shape)}/{tuple(v.shape)} differ from the query's "
                          f"{tuple(q.shape)} (grouped-query attention)")

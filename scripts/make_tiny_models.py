@@ -34,6 +34,21 @@ HUNYUAN = dict(in_channels=16, out_channels=16, patch_size=[1, 2, 2], vec_in_dim
 LTXV = dict(in_channels=128, cross_attention_dim=256, attention_head_dim=128, num_attention_heads=2,
             caption_channels=4096, num_layers=2)
 
+# Cosmos Predict2 (MiniTrainDIT): 0.3.75's detection derives only model_channels and in_channels
+# from the weights (x_embedder.proj.1) and sets depth / heads for the 2B (2048) and 14B (5120)
+# widths only: any other width gets MiniTrainDIT's defaults, 10 blocks of 16 heads. The rope3d
+# position embedding needs head_dim >= 12 (head_dim // 6 * 2 > 2), so 16 x 12 = 192 is the
+# smallest width that loads; cross-attention (1024, the old T5-XXL width) and AdaLN-LoRA (256)
+# are fixed too. 17 input channels: video2world (image to video), as the example workflow's 2B.
+# Stored in bfloat16 like the real checkpoints (30 MB instead of 61 MB); loaded on a CPU as fp32.
+COSMOS_PREDICT2 = dict(max_img_h=240, max_img_w=240, max_frames=128, in_channels=17,
+                       out_channels=16, patch_spatial=2, patch_temporal=1,
+                       concat_padding_mask=True, model_channels=192, num_blocks=10, num_heads=16,
+                       crossattn_emb_channels=1024, pos_emb_cls="rope3d",
+                       pos_emb_learnable=True, pos_emb_interpolation="crop", min_fps=1,
+                       max_fps=30, use_adaln_lora=True, adaln_lora_dim=256,
+                       extra_per_block_abs_pos_emb=False, rope_enable_fps_modulation=False)
+
 MODELS = {
     "svg_tiny_wan21_t2v.safetensors": dict(
         family="wan", seed=2101, config=dict(WAN_COMMON, model_type="t2v", in_dim=16),
@@ -52,6 +67,9 @@ MODELS = {
         family="ltxv", seed=2301, config=dict(LTXV), expect_class="LTXV",
         expect_image_to_video=None,
         metadata={"config": json.dumps({"transformer": dict(LTXV)})}),
+    "svg_tiny_cosmos_predict2_i2v.safetensors": dict(
+        family="cosmos_predict2", seed=2402, config=dict(COSMOS_PREDICT2),
+        expect_class="CosmosI2VPredict2", expect_image_to_video=True, dtype="bfloat16"),
 }
 STAMP = ".svg_tiny_models.json"
 
@@ -92,13 +110,18 @@ def build(spec: dict):
     elif spec["family"] == "ltxv":
         from comfy.ldm.lightricks.model import LTXVModel
         model = LTXVModel(operations=ops, dtype=torch.float32, **cfg)
+    elif spec["family"] == "cosmos_predict2":
+        from comfy.ldm.cosmos.predict2 import MiniTrainDIT
+        model = MiniTrainDIT(image_model="cosmos_predict2", operations=ops, dtype=torch.float32,
+                             **cfg)
     else:
         from comfy.ldm.hunyuan_video.model import HunyuanVideo
         model = HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32,
                              **cfg)
     _init_params(model, spec["seed"])
     buffers = [n for n, _ in model.named_buffers()]
-    sd = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    dtype = getattr(torch, spec.get("dtype", "float32"))
+    sd = {k: v.detach().to(dtype).contiguous().clone() for k, v in model.state_dict().items()}
     stray = [b for b in buffers if b in sd]
     if stray:
         raise RuntimeError(f"unexpected persistent buffers (not seeded): {stray}")
@@ -123,6 +146,19 @@ def verify(path: Path, spec: dict, sd: dict) -> str:
                                        "out_dim", "model_type")}
     elif spec["family"] == "ltxv":
         checks = dict(cfg)
+    elif spec["family"] == "cosmos_predict2":
+        # depth and heads are not in the detected config (constructor defaults): check the
+        # built model itself
+        dm = model.diffusion_model
+        built = dict(model_channels=dm.model_channels, num_blocks=len(dm.blocks),
+                     num_heads=dm.num_heads, in_channels=dm.in_channels,
+                     adaln_lora_dim=dm.adaln_lora_dim,
+                     head_dim=dm.blocks[0].self_attn.head_dim)
+        want = {k: cfg[k] for k in ("model_channels", "num_blocks", "num_heads", "in_channels",
+                                      "adaln_lora_dim")}
+        want["head_dim"] = cfg["model_channels"] // cfg["num_heads"]
+        uc = dict(uc, **built)
+        checks = dict(want, crossattn_emb_channels=cfg["crossattn_emb_channels"])
     else:
         checks = {k: cfg[k] for k in ("hidden_size", "num_heads", "depth", "depth_single_blocks",
                                        "context_in_dim", "vec_in_dim", "guidance_embed")}

@@ -711,8 +711,8 @@ def cosmos_predict2_i2v() -> dict:
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
            [svg_note("Cosmos Predict2", 20,
                      "Cosmos Predict2's self-attention sees only the video tokens (patch 1x2x2), "
-                     "which SVG makes sparse. Untested at real size (no small Cosmos model loads in "
-                     "ComfyUI 0.3.75, so this graph is checked for format only): the project README "
+                     "which SVG makes sparse. Untested at real size (this graph was run only with a tiny "
+                     "random-weight Cosmos Predict2 model on the test host): the project README "
                      "suggests sparsity **0.6** as a cautious start. Pick your start image in Load "
                      "Image. 848x480, 93 frames, 30 steps, cfg 4 as in ComfyUI's Cosmos Predict2 "
                      "image-to-video example; the model is picky about resolution and length.")],

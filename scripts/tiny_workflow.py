@@ -9,17 +9,22 @@ What adapt_workflow changes in an API-format graph converted from workflows/*.js
   the same HunyuanVideo class): the tiny T2V file stands in for it.
 - CheckpointLoaderSimple (LTX-Video's all-in-one checkpoint) -> SVGTestCheckpointLoader: the
   tiny LTXV diffusion model file, with the family's text-encoder and VAE doubles.
-- Mochi and Cosmos Predict2 have no tiny stand-in (NOT_RUNNABLE): 0.3.75's detection hard-codes
-  their full-size configs, so adapt_workflow raises for their diffusion model files.
-- CLIPLoader / DualCLIPLoader (umt5-xxl; clip-l + llava-llama3) -> SVGTestCLIPLoader of the
-  same family: random embeddings of the real shapes; CLIPTextEncode itself still runs.
-- VAELoader (Wan / HunyuanVideo VAE) -> SVGTestVAELoader; VAEDecode(Tiled) itself still runs.
+- Cosmos Predict2 2B video2world -> the tiny Cosmos Predict2 I2V model (width 192, and the 10
+  blocks of 16 heads that 0.3.75's detection gives every width but the 2B / 14B ones).
+- Mochi has no tiny stand-in (NOT_RUNNABLE): 0.3.75's detection hard-codes its full-size
+  config, so adapt_workflow raises for its diffusion model file.
+- CLIPLoader / DualCLIPLoader (umt5-xxl; clip-l + llava-llama3; Cosmos' old T5-XXL) ->
+  SVGTestCLIPLoader of the same family: random embeddings of the real shapes; CLIPTextEncode
+  itself still runs.
+- VAELoader (Wan / HunyuanVideo VAE; Cosmos Predict2: the Wan 2.1 VAE) -> SVGTestVAELoader;
+  VAEDecode(Tiled) itself still runs.
 - CLIPVisionLoader -> SVGTestCLIPVisionLoader (ViT-H/14 shapes; HunyuanVideo I2V's llava
   vision tower: its mm_projected output is None, so the prompt is encoded without image tokens).
 - LoadImage (the user's start image, not on the host) -> EmptyImage of the tiny video size.
 - Video size 256x256 and 13 frames (1024 video tokens), 5 steps, instead of 480p/720p and
-  20-30 steps (LTX-Video: 512x512 and 25 frames, the same 1024 tokens through its 32x / 8x VAE): the same graph at CPU size. KSamplerAdvanced: steps 4 (an even split for
-  Wan 2.2's two experts), start_at_step / end_at_step scaled to them (10000: to the end).
+  20-30 steps (LTX-Video: 512x512 and 25 frames, the same 1024 tokens through its 32x / 8x VAE):
+  the same graph at CPU size. KSamplerAdvanced: steps 4 (an even split for Wan 2.2's two
+  experts), start_at_step / end_at_step scaled to them (10000: to the end).
 - Save* nodes: a unique filename prefix under output/svgtest/.
 The SVG node's settings are kept exactly as the workflow has them.
 The stand-in nodes live in tests/fixtures/svg_test_nodes (test doubles, never installed for users).
@@ -43,6 +48,10 @@ FAMILY_MODELS = {
     "wan22_ti2v_5b": {"file": "svg_tiny_wan22_ti2v_5b.safetensors", "family": "wan"},
     # LTX-Video 0.9 T2V: 128 latent channels, 32x spatial / 8x temporal VAE, patch 1
     "ltxv_t2v": {"file": "svg_tiny_ltxv_t2v.safetensors", "family": "ltxv"},
+    # Cosmos Predict2 video2world: the Wan 2.1 latent (16 channels) plus the condition mask
+    # channel, 1024-wide T5 text through cross-attention only
+    "cosmos_predict2_i2v": {"file": "svg_tiny_cosmos_predict2_i2v.safetensors",
+                            "family": "cosmos"},
 }
 # 256x256 -> 32x32 latent -> 16x16 = 256 tokens per latent frame; 13 frames -> 4 latent
 # frames: 1024 video tokens = 8 blocks of 128, enough for SVG to engage, cheap on a CPU.
@@ -58,6 +67,8 @@ TINY_UNET = {
     # Wan 2.2 14B T2V's two experts load as the same model class as Wan 2.1 T2V
     "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors": MODELS["wan_t2v"]["file"],
     "wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors": MODELS["wan_t2v"]["file"],
+    "cosmos_predict2_2B_video2world_480p_16fps.safetensors":
+        FAMILY_MODELS["cosmos_predict2_i2v"]["file"],
 }
 # CheckpointLoaderSimple files -> tiny diffusion model files (SVGTestCheckpointLoader)
 TINY_CHECKPOINT = {
@@ -67,14 +78,13 @@ TINY_CHECKPOINT = {
 # format-checked only (tests/integration/test_workflows.py::test_not_runnable_set).
 NOT_RUNNABLE = {
     "mochi_preview_bf16.safetensors": "Mochi: 0.3.75's detection hard-codes the full-size config",
-    "cosmos_predict2_2B_video2world_480p_16fps.safetensors":
-        "Cosmos Predict2: 0.3.75's detection sets depth/heads only for the 2B / 14B widths",
 }
 LTXV_WIDTH = LTXV_HEIGHT = 2 * WIDTH  # 512x512 -> 16x16 latent (32x VAE, patch 1)
 LTXV_LENGTH = 25                       # -> 4 latent frames (8x temporal)
 ADVANCED_STEPS = 4
 FAMILY_OF_FILE = {m["file"]: m["family"] for m in (*MODELS.values(), *FAMILY_MODELS.values())}
-CLIP_TYPE_FAMILY = {"wan": "wan", "hunyuan_video": "hunyuan_video", "ltxv": "ltxv"}
+CLIP_TYPE_FAMILY = {"wan": "wan", "hunyuan_video": "hunyuan_video", "ltxv": "ltxv",
+                    "cosmos": "cosmos"}
 
 
 def unique_prefix(tag: str) -> str:
@@ -112,7 +122,8 @@ def adapt_workflow(api: dict, tag: str) -> dict:
             api[nid] = {"class_type": "SVGTestVAELoader", "inputs": {"model_family": family}}
         elif ct == "CLIPVisionLoader":
             api[nid] = {"class_type": "SVGTestCLIPVisionLoader", "inputs": {}}
-        elif ct in ("EmptyHunyuanLatentVideo", "WanImageToVideo", "HunyuanImageToVideo"):
+        elif ct in ("EmptyHunyuanLatentVideo", "WanImageToVideo", "HunyuanImageToVideo",
+                    "CosmosPredict2ImageToVideoLatent"):
             inp.update(width=WIDTH, height=HEIGHT, length=LENGTH)
         elif ct == "EmptyLTXVLatentVideo":
             inp.update(width=LTXV_WIDTH, height=LTXV_HEIGHT, length=LTXV_LENGTH)

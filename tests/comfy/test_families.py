@@ -84,6 +84,21 @@ def test_wan_single_frame_stays_dense_naming_the_model(host, wan_t2v, layouts):
     assert single and "WanModel" in single[0], summary
 
 
+def test_wan_video_as_long_as_the_text_stays_dense_and_says_why(host, wan_t2v, layouts):
+    """2 frames x 256 tokens = 512 = the text context's length: self- and cross-attention calls look
+    alike (both have 512 keys), so every call of the sparse steps stays dense, with the reason;
+    with 8 text tokens the same video runs sparse (test_wan_t2v)."""
+    model = host.svg(wan_t2v)
+    out = host.sample(model, latent(16, 2, 32, 32), cond(text(tokens=512)))
+    assert torch.isfinite(out).all()
+    summary = host.report(model).summary
+    assert summary["sparse_calls"] == 0 and not layouts, summary
+    ambiguous = [r for r in summary["dense_reasons"] if "cannot be told apart" in r]
+    assert ambiguous and "512 tokens" in ambiguous[0], summary
+    # both attention calls of both blocks in the 2 sparse steps
+    assert summary["dense_reasons"][ambiguous[0]] == SPARSE_STEPS * 2 * 2, summary
+
+
 def test_wan_i2v(host, layouts):
     """I2V: the image goes in as extra channels (in_dim 36) and CLIP features through
     cross-attention; the self-attention still covers the video tokens only."""

@@ -1,5 +1,6 @@
 """Family layouts through the real server, with the models the tiny host has
-(scripts/make_tiny_models.py: Wan 2.1 T2V / I2V, Wan 2.2 5B TI2V, HunyuanVideo T2V, LTX-Video):
+(scripts/make_tiny_models.py: Wan 2.1 T2V / I2V, Wan 2.2 5B TI2V, HunyuanVideo T2V, LTX-Video,
+Cosmos Predict2 video2world):
 
 - Wan 2.2 14B's usual workflow: two experts (high noise, low noise), two KSamplerAdvanced, each
   sampler with its own SVG-patched model; the tiny Wan T2V file stands in for both experts
@@ -11,13 +12,17 @@
   latent and denoise mask (per-frame timesteps), tokens unchanged.
 - LTX-Video T2V: a tiny checkpoint whose transformer config is in the file's metadata (as
   0.3.75's detection reads it); attn1 is the video's self-attention, the text (attn2) stays dense.
+- Cosmos Predict2 video2world: a tiny MiniTrainDIT (width 192; the 10 blocks of 16 heads that
+  0.3.75's detection gives a width it does not know), the start image through
+  CosmosPredict2ImageToVideoLatent's latent and noise mask; the text only in cross-attention.
 
-The other families (Mochi, Cosmos, other Wan variants, CogVideoX, LTXV guides) are covered
-in-process in tests/comfy: 0.3.75's detection cannot load Mochi / Cosmos at a tiny size.
+The other families (Mochi, Cosmos 1.0, other Wan variants, CogVideoX, LTXV guides) are covered
+in-process in tests/comfy: 0.3.75's detection cannot load Mochi at a tiny size.
 """
 import re
 
 import pytest
+import torch
 
 from svg_graphs import SEED, Graph, load_latent, svg_settings
 from tiny_workflow import FAMILY_MODELS, HEIGHT, LENGTH, MODELS, WIDTH, unique_prefix
@@ -161,3 +166,45 @@ def test_ltxv_t2v(comfy_server, output_dir):
     only_text_calls_missed(s)
     assert layouts(result) == {(4, 256, 0, 0)}, result.log
     assert load_latent(output_dir, result, save).shape == (1, 128, 4, 16, 16)
+
+
+def test_cosmos_predict2_image_to_video(comfy_server, output_dir):
+    """Cosmos Predict2 video2world (17 input channels: the latent plus the condition mask; loaded
+    by UNETLoader as CosmosI2VPredict2) at 256x256, 13 frames: 4 latent frames of 16 x 16
+    patches, the self-attention over the video tokens only. The start image's latent is the first
+    latent frame; the noise mask keeps it through sampling."""
+    g = Graph()
+    unet = g.add("UNETLoader", unet_name=FAMILY_MODELS["cosmos_predict2_i2v"]["file"],
+                 weight_dtype="default")
+    clip = g.add("SVGTestCLIPLoader", model_family="cosmos")
+    vae = g.add("SVGTestVAELoader", model_family="cosmos")
+    positive = g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0])
+    negative = g.add("CLIPTextEncode", text="blurry, static", clip=[clip, 0])
+    image = g.add("EmptyImage", width=WIDTH, height=HEIGHT, batch_size=1, color=0x3366AA)
+    latent = g.add("CosmosPredict2ImageToVideoLatent", vae=[vae, 0], width=WIDTH, height=HEIGHT,
+                   length=LENGTH, batch_size=1, start_image=[image, 0])
+    # 0.3.75 gives this width 10 blocks of 16 heads, several times the other tiny models' work:
+    # 3 steps (the first dense, then 2 sparse) and cfg 1 (one model call per step)
+    model = g.add("SVGSparseAttention", model=[unet, 0],
+                  **svg_settings(dense_warmup=0.3, dense_blocks=0, verbose=True))
+    ks = g.add("KSampler", model=[model, 0], seed=SEED, steps=3, cfg=1.0, sampler_name="euler",
+               scheduler="simple", positive=[positive, 0], negative=[negative, 0],
+               latent_image=[latent, 0], denoise=1.0)
+    save_in = g.add("SaveLatent", samples=[latent, 0], filename_prefix=unique_prefix("cosmos_in"))
+    save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix("cosmos_p2_i2v"))
+
+    result = comfy_server.run(g.nodes, summaries=1)
+    s = result.summaries[0]
+    # 10 blocks: the warm-up step's 10 self- and 10 cross-attention calls dense; in each of the 2
+    # sparse steps the 10 self-attention calls sparse, the 10 cross-attention calls dense
+    assert s["sparse_calls"] == 20, s["_line"]
+    assert s["dense_reasons"] == {"dense warm-up (30% of the steps)": 20,
+                                  "cross-attention (query and key lengths differ)": 20}, s["_line"]
+    assert layouts(result) == {(4, 256, 0, 0)}, result.log
+    start = load_latent(output_dir, result, save_in)
+    out = load_latent(output_dir, result, save)
+    assert out.shape == start.shape == (1, 16, 4, 32, 32)
+    assert torch.isfinite(out).all()
+    # the conditioned frame is the start image's latent, the others were sampled
+    assert torch.allclose(out[:, :, 0], start[:, :, 0], atol=1e-4), (out[:, :, 0] - start[:, :, 0]).abs().max()
+    assert not torch.allclose(out[:, :, 1:], start[:, :, 1:], atol=1e-2)
