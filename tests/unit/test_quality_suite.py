@@ -153,12 +153,19 @@ def test_latent_map_is_exactly_invertible():
     assert p.abs().sum() == 1
 
 
-def test_latent_map_standardises_generated_videos():
+def test_latent_map_centres_and_scales_generated_videos():
     gen = torch.Generator().manual_seed(99)
     videos, _ = video_data.sample_batch(32, 4, 64, 64, gen)   # the 64 x 64 the stats are for
     z = latent_space.encode(videos).transpose(0, 1).reshape(16, -1)
-    assert z.mean(1).abs().max() < 0.25
-    assert (z.std(1) - 1).abs().max() < 0.3
+    assert z.mean(1).abs().max() < 0.25 * 2.3                 # 2.3: the largest channel's std
+    assert abs(z.pow(2).mean().item() - 1) < 0.3               # unit mean square overall
+    std = z.std(1)
+    assert std[[0, 4, 8, 12]].min() > 0.6 and std[[3, 7, 11, 15]].max() < 0.15   # colour means >> edges
+    # one scale: a squared error in z is the squared error in pixels / DATA_SCALE^2
+    delta = torch.randn(videos[:1].shape, generator=gen, dtype=torch.float64) * 0.01
+    z0 = latent_space.encode(videos[:1].double())
+    z1 = latent_space.encode(videos[:1].double() + delta)
+    torch.testing.assert_close((z1 - z0).pow(2).sum() * latent_space.DATA_SCALE ** 2, delta.pow(2).sum())
 
 
 def test_video_generator_is_seeded_and_conditioned():
