@@ -63,10 +63,10 @@ def main() -> int:
               "ssim": result["ssim"], "dense_prompt_seconds": case["dense_seconds"],
               "svg_prompt_seconds": result["seconds"], "svg_summary": summary,
               "model": e2e_quality.SHAPES_MODEL, "workflow": e2e_quality.WORKFLOW.name,
-              "note": "seconds: wall time of each queued prompt on this CPU (the dense prompt, "
-                      "queued first, also loads the model); SVG runs its torch reference backend "
-                      "on a CPU, so it is not faster here: speed is measured on the GPU "
-                      "(docs/benchmarks.md)"}
+              "note": "seconds: wall time of each queued prompt on this machine (the dense prompt, "
+                      "queued first, also loads the model); on a CPU SVG runs its torch reference "
+                      "backend, so these times are not a speed measurement: speed is measured on "
+                      "the GPU (docs/benchmarks.md)"}
     (out / "main_job.json").write_text(json.dumps(record, indent=2))
     print(f"[main] wrote {gif} and {out / 'main_job.json'}")
     print(f"[main] SVG: {summary['sparse_calls']} sparse / {summary['dense_calls']} dense attention calls, "
