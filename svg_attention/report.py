@@ -6,6 +6,8 @@ import torch
 
 DENSE, SPATIAL, TEMPORAL = 0, 1, 2
 COLOURS = {DENSE: (110, 110, 110), SPATIAL: (52, 120, 246), TEMPORAL: (246, 140, 40)}
+# head map geometry (pixels): the cell grid starts at (MAP_LEFT, MAP_TOP or MAP_TOP_TITLED)
+MAP_CELL, MAP_LEFT, MAP_TOP, MAP_TOP_TITLED = 18, 64, 8, 28
 
 
 def head_map_counts(records) -> torch.Tensor:
@@ -28,13 +30,13 @@ def head_map_counts(records) -> torch.Tensor:
     return counts
 
 
-def render_head_map(counts: torch.Tensor, cell: int = 18, title: str = "") -> torch.Tensor:
+def render_head_map(counts: torch.Tensor, cell: int = MAP_CELL, title: str = "") -> torch.Tensor:
     """A picture of ``head_map_counts``: one cell per (block row, head column), its colour the mix
     of dense (grey), spatial (blue) and temporal (orange) calls. Returns uint8 [H, W, 3]."""
     from PIL import Image, ImageDraw
 
     blocks, columns = counts.shape[0], counts.shape[1] if counts.dim() == 3 else 0
-    margin_left, margin_top, legend = 64, 28 if title else 8, 26
+    margin_left, margin_top, legend = MAP_LEFT, MAP_TOP_TITLED if title else MAP_TOP, 26
     width = max(margin_left + columns * cell + 8, 360)
     height = margin_top + blocks * cell + legend + 8
     image = Image.new("RGB", (width, height), (255, 255, 255))

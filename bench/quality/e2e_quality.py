@@ -32,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-for p in (HERE, REPO / "scripts"):
+for p in (HERE, REPO / "scripts", REPO):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
@@ -44,10 +44,10 @@ import video_data                    # noqa: E402
 import host                          # noqa: E402  (scripts/)
 from comfy_client import ComfyServer  # noqa: E402
 from workflow_to_api import ui_to_api  # noqa: E402
+from svg_attention import report as head_map  # noqa: E402  (the pack's own head map renderer)
 
 WORKFLOW = REPO / "workflows" / "wan2.1_t2v_1.3B_480p_svg.json"
 SHAPES_MODEL = host.SHAPES_MODEL
-UNCONDITIONAL = "(unconditional)"
 FRAMES, SIZE = 8, 64                 # what the model was trained on
 SHIFT = 3.0                          # the training / preview shift
 MODEL_BLOCKS = 6                     # the model's transformer blocks ...
@@ -70,7 +70,7 @@ def shapes_graph(object_info: dict, prompt: str, seed: int, sparsity: float | No
     (shift_id,) = by_type["ModelSamplingSD3"]
     api[loader]["inputs"].update(unet_name=SHAPES_MODEL, weight_dtype="default")
     ks = api[sampler_id]["inputs"]
-    for key, text in (("positive", prompt), ("negative", UNCONDITIONAL)):
+    for key, text in (("positive", prompt), ("negative", video_data.UNCONDITIONAL_PROMPT)):
         api[ks[key][0]] = {"class_type": "SVGShapesPrompt", "inputs": {"prompt": text}}
     for nid in by_type.get("CLIPLoader", []) + by_type.get("VAELoader", []):
         del api[nid]
@@ -136,16 +136,11 @@ def run_case(server, object_info, prompt: str, seed: int, sparsities, head_map_d
                 target = head_map_dir / f"head_map_{tag}_{sparsity}.png"
                 target.write_bytes((host.BASE_DIR / kind / sub / name).read_bytes())
                 case["sparse"][sparsity]["head_map"] = target.name
-                shares = head_map_shares(target, MODEL_BLOCKS, HEAD_MAP_COLUMNS)
-                sparse = shares[..., 1] + shares[..., 2]
-                case["sparse"][sparsity]["temporal_share"] = np.where(
-                    sparse > 0, shares[..., 2] / np.maximum(sparse, 1e-9), np.nan).round(3).tolist()
     return case
 
 
-# svg_attention/report.py's palette and render_head_map's geometry (with a title)
-HEAD_MAP_COLOURS = np.array([(110, 110, 110), (52, 120, 246), (246, 140, 40)], dtype=np.float64)
-HEAD_MAP_LEFT, HEAD_MAP_TOP, HEAD_MAP_CELL = 64, 28, 18
+HEAD_MAP_COLOURS = np.array([head_map.COLOURS[k] for k in (head_map.DENSE, head_map.SPATIAL, head_map.TEMPORAL)],
+                            dtype=np.float64)
 
 
 def head_map_shares(png: Path, blocks: int, columns: int) -> np.ndarray:
@@ -158,8 +153,8 @@ def head_map_shares(png: Path, blocks: int, columns: int) -> np.ndarray:
     shares = np.zeros((blocks, columns, 3))
     for b in range(blocks):
         for c in range(columns):
-            y = HEAD_MAP_TOP + b * HEAD_MAP_CELL + HEAD_MAP_CELL // 2 - 1
-            x = HEAD_MAP_LEFT + c * HEAD_MAP_CELL + HEAD_MAP_CELL // 2 - 1
+            y = head_map.MAP_TOP_TITLED + b * head_map.MAP_CELL + head_map.MAP_CELL // 2 - 1
+            x = head_map.MAP_LEFT + c * head_map.MAP_CELL + head_map.MAP_CELL // 2 - 1
             colour = image[y, x]
             # least squares with the shares summing to one (a fourth equation, weighted up)
             lhs = np.vstack([HEAD_MAP_COLOURS.T, 1000 * np.ones(3)])
@@ -236,9 +231,7 @@ def markdown_tables(record: dict, out: Path) -> str:
         temporal = sum(c["sparse"][str(s)]["summary"]["temporal_heads"] for c in cases)
         shares = []
         for c in cases:
-            name = c["sparse"][str(s)].get("head_map") or \
-                f"head_map_{video_data.prompt_index(c['prompt'])}_{c['seed']}_{s}.png"
-            sh = head_map_shares(out / name, MODEL_BLOCKS, HEAD_MAP_COLUMNS)
+            sh = head_map_shares(out / c["sparse"][str(s)]["head_map"], MODEL_BLOCKS, HEAD_MAP_COLUMNS)
             shares.append(sh[..., 2] / np.maximum(sh[..., 1] + sh[..., 2], 1e-9))
         mean = np.mean(shares, axis=0)
         per_block = "; ".join(f"{b}: " + " ".join(f"{v:.2f}" for v in mean[b]) for b in range(1, MODEL_BLOCKS))

@@ -31,6 +31,7 @@ TEXT_DIM = 4096
 CONTEXT_TOKENS = 8
 SHAPES = ("circle", "square", "triangle", "ring")
 MAX_OBJECTS = 4
+UNCONDITIONAL_PROMPT = "(unconditional)"     # the null context's name in the bench nodes / graphs
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ less a small margin for float differences between CPUs: a change that makes SVG'
 further from dense fails here."""
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -70,9 +71,7 @@ def test_bench_nodes_match_the_training_conventions(comfy_server):
     """SVGShapesPrompt gives the training context; SVGShapesDecode inverts the latent map."""
     info = comfy_server.object_info()
     prompts = info["SVGShapesPrompt"]["input"]["required"]["prompt"][0]
-    assert prompts == [p.text for p in video_data.PROMPTS] + ["(unconditional)"]
-    sys.path.insert(0, str(REPO / "bench" / "quality" / "comfy_nodes"))
-    import importlib.util
+    assert prompts == [p.text for p in video_data.PROMPTS] + [video_data.UNCONDITIONAL_PROMPT]
     spec = importlib.util.spec_from_file_location(
         "svg_quality_nodes_test", REPO / "bench" / "quality" / "comfy_nodes" / "__init__.py")
     nodes = importlib.util.module_from_spec(spec)

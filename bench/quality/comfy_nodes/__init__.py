@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-UNCONDITIONAL = "(unconditional)"
 
 
 def _load(name: str):
@@ -48,13 +47,13 @@ class SVGShapesPrompt:
 
     @classmethod
     def INPUT_TYPES(cls):
-        prompts = [p.text for p in video_data.PROMPTS] + [UNCONDITIONAL]
+        prompts = [p.text for p in video_data.PROMPTS] + [video_data.UNCONDITIONAL_PROMPT]
         return {"required": {"prompt": (prompts, {
             "tooltip": "One of the prompts the tiny model was trained on; '(unconditional)' is the "
                        "zero context it was trained with for classifier-free guidance."})}}
 
     def encode(self, prompt):
-        context = (video_data.null_context() if prompt == UNCONDITIONAL
+        context = (video_data.null_context() if prompt == video_data.UNCONDITIONAL_PROMPT
                    else video_data.prompt_context(prompt))
         return ([[context[None], {}]],)
 
