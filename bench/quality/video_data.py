@@ -48,7 +48,7 @@ class Prompt:
     spin: tuple[float, float] = (0.0, 0.0)
     pulse: tuple[float, float] = (0.0, 0.0)
     pan: tuple[float, float] = (0.0, 0.0)
-    texture: tuple[float, float] = (0.05, 0.25)    # background texture contrast
+    texture: tuple[float, float] = (0.0, 0.1)      # background texture contrast
 
 
 PROMPTS: tuple[Prompt, ...] = (
@@ -56,12 +56,12 @@ PROMPTS: tuple[Prompt, ...] = (
     Prompt("spinning squares", (1, 2), (0, 1, 0, 0), size=(0.3, 0.45), speed=(0.0, 0.04), spin=(0.2, 0.45)),
     Prompt("drifting triangles", (1, 2), (0, 0, 1, 0), size=(0.35, 0.5), speed=(0.06, 0.14), spin=(0.05, 0.2)),
     Prompt("camera pan over a textured field", (0, 2), (1, 1, 1, 1), size=(0.2, 0.3),
-           pan=(0.08, 0.2), texture=(0.4, 0.7)),
+           pan=(0.08, 0.2), texture=(0.3, 0.6)),
     Prompt("shapes orbiting the centre", (1, 2), (1, 1, 1, 0), size=(0.2, 0.3), orbit_radius=(0.3, 0.5),
            orbit_speed=(0.25, 0.5), spin=(0.0, 0.3)),
     Prompt("pulsing rings", (1, 2), (0.2, 0, 0, 1), size=(0.3, 0.45), speed=(0.0, 0.03), pulse=(0.2, 0.35)),
     Prompt("a busy scene with a moving camera", (2, 4), (1, 1, 1, 1), size=(0.18, 0.3), speed=(0.03, 0.15),
-           spin=(0.0, 0.4), pulse=(0.0, 0.2), pan=(0.04, 0.12), texture=(0.2, 0.5)),
+           spin=(0.0, 0.4), pulse=(0.0, 0.2), pan=(0.04, 0.12), texture=(0.1, 0.3)),
     Prompt("still shapes", (1, 3), (1, 1, 1, 1), size=(0.22, 0.38)),
 )
 
@@ -200,7 +200,8 @@ def generate_videos(prompts: torch.Tensor, frames: int, height: int, width: int,
     pulse_w = 0.4 + 0.6 * torch.rand(batch, k_max, generator=gen, device=device)
     pulse_p = torch.rand(batch, k_max, generator=gen, device=device) * 2 * math.pi
     color = _random_colors((batch, k_max), gen, device)
-    stripe = (torch.rand(batch, k_max, generator=gen, device=device) < 0.5).float() * 0.35
+    # stripes only on circles (the one shape whose rotation would not show otherwise)
+    stripe = ((torch.rand(batch, k_max, generator=gen, device=device) < 0.5) & (kind == 0)).float() * 0.35
     orbit_centre = (torch.rand(batch, k_max, 2, generator=gen, device=device) * 2 - 1) * 0.15
     start = torch.where(orbit_r[..., None] > 0, orbit_centre, start)
 
