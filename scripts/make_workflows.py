@@ -129,6 +129,8 @@ COSMOS_TE_URL = ("https://huggingface.co/comfyanonymous/cosmos_1.0_text_encoder_
 T5XXL_URL = f"{MOCHI_REPO}/text_encoders/t5xxl_fp16.safetensors"
 
 
+FOX_PROMPT = ("A red fox trots through fresh snow in a pine forest at sunrise, breath steaming, "
+              "soft golden light between the trees, the camera tracks alongside it at ground level.")
 WAN_NEGATIVE = ("blurry, low quality, overexposed, static frame, jpeg artifacts, watermark, subtitles, "
                 "distorted anatomy, extra limbs, fused fingers, messy background, still image")
 
@@ -250,6 +252,39 @@ with the same seed.
 {extra}"""
 
 
+def _svg_node(g: Graph, nid: int, pos, dense_warmup: float = 0.2, title=None) -> None:
+    """The SVG node at its defaults but for the warm-up, in the pack's colours."""
+    g.node(nid, "SVGSparseAttention", pos, (320, 250), [0.75, dense_warmup, 1, 64, "auto", 0, False],
+           title=title, color="#223", bgcolor="#335")
+
+
+def _prompts(g: Graph, ids, clip: int, pos, positive: str, negative: str, width: int = 420,
+             heights=(160, 140)) -> None:
+    """Positive and negative CLIPTextEncode (ids = (positive, negative)), the negative below the
+    positive, both fed by the text encoder ``clip``."""
+    x, y = pos
+    g.node(ids[0], "CLIPTextEncode", (x, y), (width, heights[0]), [positive],
+           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
+    g.node(ids[1], "CLIPTextEncode", (x, y + heights[0] + 50), (width, heights[1]), [negative],
+           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    for nid in ids:
+        g.link(clip, 0, nid, "clip")
+
+
+def _decode_and_save(g: Graph, ids, pos, fps: float, prefix: str, samples, vae) -> None:
+    """VAEDecode -> CreateVideo -> SaveVideo (ids in that order) at ``pos``; ``samples`` and
+    ``vae`` are the (node, output slot) they read."""
+    decode, create, save = ids
+    x, y = pos
+    g.node(decode, "VAEDecode", (x, y), (210, 46))
+    g.node(create, "CreateVideo", (x, y + 100), (270, 78), [fps])
+    g.node(save, "SaveVideo", (x + 300, y), (600, 480), [prefix, "auto", "auto"])
+    g.link(samples[0], samples[1], decode, "samples")
+    g.link(vae[0], vae[1], decode, "vae")
+    g.link(decode, 0, create, "images")
+    g.link(create, 0, save, "video")
+
+
 def wan_t2v() -> dict:
     g = Graph("5f2b7c1e-8d3a-4c6b-9e1f-2a7d4b8c9e01")
     g.node(37, "UNETLoader", (-300, 40), (340, 82), ["wan2.1_t2v_1.3B_fp16.safetensors", "default"],
@@ -259,21 +294,12 @@ def wan_t2v() -> dict:
                              "diffusion_models")])
     _wan_text_encoder(g, 38, (-300, 200))
     _wan_vae(g, 39, (-300, 640))
-    g.node(50, "SVGSparseAttention", (80, -160), (320, 250),
-           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    _svg_node(g, 50, (80, -160))
     g.node(48, "ModelSamplingSD3", (440, -160), (300, 58), [8.0])
-    g.node(6, "CLIPTextEncode", (80, 140), (420, 160),
-           ["A red fox trots through fresh snow in a pine forest at sunrise, breath steaming, "
-            "soft golden light between the trees, the camera tracks alongside it at ground level."],
-           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
-    g.node(7, "CLIPTextEncode", (80, 350), (420, 140),
-           [WAN_NEGATIVE],
-           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    _prompts(g, (6, 7), 38, (80, 140), FOX_PROMPT, WAN_NEGATIVE)
     g.node(40, "EmptyHunyuanLatentVideo", (80, 540), (315, 130), [832, 480, 81, 1])
     g.node(3, "KSampler", (560, -60), (315, 262), [42, "fixed", 30, 6.0, "uni_pc", "simple", 1.0])
-    g.node(8, "VAEDecode", (920, -60), (210, 46))
-    g.node(49, "CreateVideo", (920, 40), (270, 78), [16.0])
-    g.node(51, "SaveVideo", (1220, -60), (600, 480), ["video/wan2.1_svg", "auto", "auto"])
+    _decode_and_save(g, (8, 49, 51), (920, -60), 16.0, "video/wan2.1_svg", samples=(3, 0), vae=(39, 0))
     g.node(60, "MarkdownNote", (-360, -460), (420, 420),
            [svg_note("Wan 2.1", 20,
                      "Wan 2.1 1.3B loses more quality under sparsity than 14B, per the SVG authors; "
@@ -283,15 +309,9 @@ def wan_t2v() -> dict:
     g.link(37, 0, 50, "model")
     g.link(50, 0, 48, "model")
     g.link(48, 0, 3, "model")
-    g.link(38, 0, 6, "clip")
-    g.link(38, 0, 7, "clip")
     g.link(6, 0, 3, "positive")
     g.link(7, 0, 3, "negative")
     g.link(40, 0, 3, "latent_image")
-    g.link(3, 0, 8, "samples")
-    g.link(39, 0, 8, "vae")
-    g.link(8, 0, 49, "images")
-    g.link(49, 0, 51, "video")
     g.group("Models", (-320, -40, 380, 760))
     g.group("SVG sparse attention", (60, -240, 700, 350), color="#335")
     return g.to_json()
@@ -313,8 +333,7 @@ def hunyuan_t2v() -> dict:
     g.node(10, "VAELoader", (-300, 680), (360, 58), ["hunyuan_video_vae_bf16.safetensors"],
            models=[model_ref("hunyuan_video_vae_bf16.safetensors",
                              f"{HY_REPO}/vae/hunyuan_video_vae_bf16.safetensors", "vae")])
-    g.node(70, "SVGSparseAttention", (100, -200), (320, 250),
-           [0.75, 0.1, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    _svg_node(g, 70, (100, -200), dense_warmup=0.1)
     g.node(67, "ModelSamplingSD3", (460, -200), (300, 58), [7.0])
     g.node(44, "CLIPTextEncode", (100, 120), (420, 180),
            ["A paper boat drifts down a rain-soaked city street at dusk, neon signs reflecting in "
@@ -384,21 +403,11 @@ def wan22_t2v_two_experts() -> dict:
            models=[model_ref(low, f"{WAN22_REPO}/diffusion_models/{low}", "diffusion_models")])
     _wan_text_encoder(g, 38, (-300, 200))
     _wan_vae(g, 39, (-300, 640))
-    g.node(70, "SVGSparseAttention", (120, -520), (320, 250),
-           [0.75, 0.2, 1, 64, "auto", 0, False], title="SVG Sparse Attention (high noise)",
-           color="#223", bgcolor="#335")
-    g.node(71, "SVGSparseAttention", (120, -240), (320, 250),
-           [0.75, 0.0, 1, 64, "auto", 0, False], title="SVG Sparse Attention (low noise)",
-           color="#223", bgcolor="#335")
+    _svg_node(g, 70, (120, -520), title="SVG Sparse Attention (high noise)")
+    _svg_node(g, 71, (120, -240), dense_warmup=0.0, title="SVG Sparse Attention (low noise)")
     g.node(54, "ModelSamplingSD3", (480, -520), (300, 58), [8.0])
     g.node(55, "ModelSamplingSD3", (480, -240), (300, 58), [8.0])
-    g.node(6, "CLIPTextEncode", (120, 140), (420, 160),
-           ["A red fox trots through fresh snow in a pine forest at sunrise, breath steaming, "
-            "soft golden light between the trees, the camera tracks alongside it at ground level."],
-           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
-    g.node(7, "CLIPTextEncode", (120, 350), (420, 140),
-           [WAN_NEGATIVE],
-           title="CLIP Text Encode (Negative Prompt)", color="#232", bgcolor="#533")
+    _prompts(g, (6, 7), 38, (120, 140), FOX_PROMPT, WAN_NEGATIVE)
     g.node(59, "EmptyHunyuanLatentVideo", (120, 540), (315, 130), [1280, 720, 81, 1])
     g.node(57, "KSamplerAdvanced", (840, -520), (315, 334),
            ["enable", 42, "fixed", 20, 3.5, "euler", "simple", 0, 10, "enable"],
@@ -406,9 +415,7 @@ def wan22_t2v_two_experts() -> dict:
     g.node(58, "KSamplerAdvanced", (1200, -520), (315, 334),
            ["disable", 0, "fixed", 20, 3.5, "euler", "simple", 10, 10000, "disable"],
            title="KSampler (Advanced): low noise")
-    g.node(8, "VAEDecode", (1560, -520), (210, 46))
-    g.node(61, "CreateVideo", (1560, -420), (270, 78), [16.0])
-    g.node(62, "SaveVideo", (1860, -520), (600, 480), ["video/wan2.2_svg", "auto", "auto"])
+    _decode_and_save(g, (8, 61, 62), (1560, -520), 16.0, "video/wan2.2_svg", samples=(58, 0), vae=(39, 0))
     g.node(80, "MarkdownNote", (-360, -620), (420, 460),
            [svg_note("Wan 2.2 14B", 20,
                      "Two experts, two SVG nodes: each sampler counts `dense_warmup` in its own "
@@ -423,17 +430,11 @@ def wan22_t2v_two_experts() -> dict:
     g.link(71, 0, 55, "model")
     g.link(54, 0, 57, "model")
     g.link(55, 0, 58, "model")
-    g.link(38, 0, 6, "clip")
-    g.link(38, 0, 7, "clip")
     for sampler in (57, 58):
         g.link(6, 0, sampler, "positive")
         g.link(7, 0, sampler, "negative")
     g.link(59, 0, 57, "latent_image")
     g.link(57, 0, 58, "latent_image")
-    g.link(58, 0, 8, "samples")
-    g.link(39, 0, 8, "vae")
-    g.link(8, 0, 61, "images")
-    g.link(61, 0, 62, "video")
     g.group("Models", (-320, -200, 420, 920))
     g.group("SVG sparse attention", (100, -600, 700, 650), color="#335")
     return g.to_json()
@@ -455,21 +456,14 @@ def wan_i2v() -> dict:
     g.node(52, "LoadImage", (-300, 560), (340, 330), ["example.png", "image"],
            title="Load Image (start frame)")
     g.node(51, "CLIPVisionEncode", (100, 620), (280, 78), ["none"])
-    g.node(70, "SVGSparseAttention", (100, -200), (320, 250),
-           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    _svg_node(g, 70, (100, -200))
     g.node(54, "ModelSamplingSD3", (460, -200), (300, 58), [8.0])
-    g.node(6, "CLIPTextEncode", (100, 120), (420, 160),
-           ["The fox in the picture turns its head towards the camera, snow falling softly, "
-            "its fur moving in the wind, gentle handheld camera motion."],
-           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
-    g.node(7, "CLIPTextEncode", (100, 330), (420, 140),
-           [WAN_NEGATIVE],
-           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    _prompts(g, (6, 7), 38, (100, 120),
+             "The fox in the picture turns its head towards the camera, snow falling softly, "
+             "its fur moving in the wind, gentle handheld camera motion.", WAN_NEGATIVE)
     g.node(50, "WanImageToVideo", (560, 120), (340, 210), [512, 512, 33, 1])
     g.node(3, "KSampler", (940, -200), (315, 262), [42, "fixed", 20, 6.0, "uni_pc", "simple", 1.0])
-    g.node(8, "VAEDecode", (1300, -200), (210, 46))
-    g.node(53, "CreateVideo", (1300, -100), (270, 78), [16.0])
-    g.node(55, "SaveVideo", (1600, -200), (600, 480), ["video/wan2.1_i2v_svg", "auto", "auto"])
+    _decode_and_save(g, (8, 53, 55), (1300, -200), 16.0, "video/wan2.1_i2v_svg", samples=(3, 0), vae=(39, 0))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
            [svg_note("Wan 2.1 I2V", 20,
                      "The start image reaches the model as extra latent channels and as CLIP "
@@ -480,8 +474,6 @@ def wan_i2v() -> dict:
     g.link(37, 0, 70, "model")
     g.link(70, 0, 54, "model")
     g.link(54, 0, 3, "model")
-    g.link(38, 0, 6, "clip")
-    g.link(38, 0, 7, "clip")
     g.link(49, 0, 51, "clip_vision")
     g.link(52, 0, 51, "image")
     g.link(6, 0, 50, "positive")
@@ -492,10 +484,6 @@ def wan_i2v() -> dict:
     g.link(50, 0, 3, "positive")
     g.link(50, 1, 3, "negative")
     g.link(50, 2, 3, "latent_image")
-    g.link(3, 0, 8, "samples")
-    g.link(39, 0, 8, "vae")
-    g.link(8, 0, 53, "images")
-    g.link(53, 0, 55, "video")
     g.group("Models", (-320, -40, 400, 960))
     g.group("SVG sparse attention", (80, -280, 700, 350), color="#335")
     return g.to_json()
@@ -511,26 +499,20 @@ def ltxv_t2v() -> dict:
            models=[model_ref(ckpt, LTXV_URL, "checkpoints")])
     g.node(38, "CLIPLoader", (-300, 200), (360, 106), ["t5xxl_fp16.safetensors", "ltxv", "default"],
            models=[model_ref("t5xxl_fp16.safetensors", T5XXL_URL, "text_encoders")])
-    g.node(50, "SVGSparseAttention", (100, -200), (320, 250),
-           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
-    g.node(6, "CLIPTextEncode", (100, 120), (430, 200),
-           ["A red fox trots through fresh snow in a quiet pine forest at sunrise. Its breath "
-            "steams in the cold air and soft golden light falls between the tall trunks. The "
-            "camera tracks alongside it at ground level, snow crystals glittering in the low sun, "
-            "then slowly rises as the fox stops at the edge of a frozen stream and looks across."],
-           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
-    g.node(7, "CLIPTextEncode", (100, 370), (430, 140),
-           ["low quality, worst quality, deformed, distorted, motion smear, motion artifacts, "
-            "blurry, jittery, watermark"],
-           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    _svg_node(g, 50, (100, -200))
+    _prompts(g, (6, 7), 38, (100, 120),
+             "A red fox trots through fresh snow in a quiet pine forest at sunrise. Its breath "
+             "steams in the cold air and soft golden light falls between the tall trunks. The "
+             "camera tracks alongside it at ground level, snow crystals glittering in the low sun, "
+             "then slowly rises as the fox stops at the edge of a frozen stream and looks across.",
+             "low quality, worst quality, deformed, distorted, motion smear, motion artifacts, "
+             "blurry, jittery, watermark", width=430, heights=(200, 140))
     g.node(69, "LTXVConditioning", (580, 120), (240, 78), [25.0])
     g.node(70, "EmptyLTXVLatentVideo", (580, 250), (315, 130), [768, 512, 97, 1])
     g.node(73, "KSamplerSelect", (580, 430), (315, 58), ["res_multistep"])
     g.node(71, "LTXVScheduler", (580, 530), (315, 154), [30, 2.05, 0.95, True, 0.1])
     g.node(72, "SamplerCustom", (940, -200), (355, 230), [True, 42, "fixed", 3.0])
-    g.node(8, "VAEDecode", (1340, -200), (210, 46))
-    g.node(49, "CreateVideo", (1340, -100), (270, 78), [24.0])
-    g.node(51, "SaveVideo", (1640, -200), (600, 480), ["video/ltxv_svg", "auto", "auto"])
+    _decode_and_save(g, (8, 49, 51), (1340, -200), 24.0, "video/ltxv_svg", samples=(72, 0), vae=(44, 2))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
            [svg_note("LTX-Video", 20,
                      "LTX-Video's self-attention (attn1) is sparse; its text cross-attention stays "
@@ -540,8 +522,6 @@ def ltxv_t2v() -> dict:
            title="About the SVG node", color="#432", bgcolor="#653")
     g.link(44, 0, 50, "model")
     g.link(50, 0, 72, "model")
-    g.link(38, 0, 6, "clip")
-    g.link(38, 0, 7, "clip")
     g.link(6, 0, 69, "positive")
     g.link(7, 0, 69, "negative")
     g.link(69, 0, 72, "positive")
@@ -550,10 +530,6 @@ def ltxv_t2v() -> dict:
     g.link(70, 0, 71, "latent")
     g.link(71, 0, 72, "sigmas")
     g.link(70, 0, 72, "latent_image")
-    g.link(72, 0, 8, "samples")
-    g.link(44, 2, 8, "vae")
-    g.link(8, 0, 49, "images")
-    g.link(49, 0, 51, "video")
     g.group("Models", (-320, -40, 400, 400))
     g.group("SVG sparse attention", (80, -280, 700, 350), color="#335")
     return g.to_json()
@@ -583,8 +559,7 @@ def hunyuan_i2v() -> dict:
     g.node(83, "LoadImage", (-300, 580), (360, 330), ["example.png", "image"],
            title="Load Image (start frame)")
     g.node(81, "CLIPVisionEncode", (100, 620), (280, 78), ["none"])
-    g.node(70, "SVGSparseAttention", (100, -200), (320, 250),
-           [0.75, 0.1, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
+    _svg_node(g, 70, (100, -200), dense_warmup=0.1)
     g.node(67, "ModelSamplingSD3", (460, -200), (300, 58), [7.0])
     g.node(80, "TextEncodeHunyuanVideo_ImageToVideo", (100, 120), (440, 200),
            ["The fox in the picture turns its head towards the camera, snow falling softly, its "
@@ -644,19 +619,11 @@ def mochi_t2v() -> dict:
            models=[model_ref("t5xxl_fp16.safetensors", T5XXL_URL, "text_encoders")])
     g.node(39, "VAELoader", (-300, 360), (360, 58), ["mochi_vae.safetensors"],
            models=[model_ref("mochi_vae.safetensors", f"{MOCHI_REPO}/vae/mochi_vae.safetensors", "vae")])
-    g.node(50, "SVGSparseAttention", (100, -200), (320, 250),
-           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
-    g.node(6, "CLIPTextEncode", (100, 120), (420, 160),
-           ["A red fox trots through fresh snow in a pine forest at sunrise, breath steaming, "
-            "soft golden light between the trees, the camera tracks alongside it at ground level."],
-           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
-    g.node(7, "CLIPTextEncode", (100, 330), (420, 120), ["blurry, low quality, watermark"],
-           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    _svg_node(g, 50, (100, -200))
+    _prompts(g, (6, 7), 38, (100, 120), FOX_PROMPT, "blurry, low quality, watermark", heights=(160, 120))
     g.node(21, "EmptyMochiLatentVideo", (100, 500), (315, 130), [848, 480, 37, 1])
     g.node(3, "KSampler", (560, -200), (315, 262), [42, "fixed", 30, 4.5, "euler", "simple", 1.0])
-    g.node(8, "VAEDecode", (920, -200), (210, 46))
-    g.node(49, "CreateVideo", (920, -100), (270, 78), [24.0])
-    g.node(51, "SaveVideo", (1220, -200), (600, 480), ["video/mochi_svg", "auto", "auto"])
+    _decode_and_save(g, (8, 49, 51), (920, -200), 24.0, "video/mochi_svg", samples=(3, 0), vae=(39, 0))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
            [svg_note("Mochi", 20,
                      "Mochi's joint attention puts the prompt tokens after the video; SVG makes only "
@@ -667,15 +634,9 @@ def mochi_t2v() -> dict:
            title="About the SVG node", color="#432", bgcolor="#653")
     g.link(37, 0, 50, "model")
     g.link(50, 0, 3, "model")
-    g.link(38, 0, 6, "clip")
-    g.link(38, 0, 7, "clip")
     g.link(6, 0, 3, "positive")
     g.link(7, 0, 3, "negative")
     g.link(21, 0, 3, "latent_image")
-    g.link(3, 0, 8, "samples")
-    g.link(39, 0, 8, "vae")
-    g.link(8, 0, 49, "images")
-    g.link(49, 0, 51, "video")
     g.group("Models", (-320, -40, 400, 500))
     g.group("SVG sparse attention", (80, -280, 360, 350), color="#335")
     return g.to_json()
@@ -695,19 +656,13 @@ def cosmos_predict2_i2v() -> dict:
     _wan_vae(g, 15, (-300, 360))
     g.node(29, "LoadImage", (-300, 460), (360, 330), ["example.png", "image"],
            title="Load Image (start frame)")
-    g.node(50, "SVGSparseAttention", (160, -200), (320, 250),
-           [0.75, 0.2, 1, 64, "auto", 0, False], color="#223", bgcolor="#335")
-    g.node(6, "CLIPTextEncode", (160, 120), (420, 160),
-           ["The camera moves slowly through the snowy pine forest of the picture, snow falling, "
-            "branches swaying in the wind."],
-           title="CLIP Text Encode (Positive Prompt)", color="#232", bgcolor="#353")
-    g.node(7, "CLIPTextEncode", (160, 330), (420, 120), ["blurry, low quality, watermark"],
-           title="CLIP Text Encode (Negative Prompt)", color="#322", bgcolor="#533")
+    _svg_node(g, 50, (160, -200))
+    _prompts(g, (6, 7), 10, (160, 120),
+             "The camera moves slowly through the snowy pine forest of the picture, snow falling, "
+             "branches swaying in the wind.", "blurry, low quality, watermark", heights=(160, 120))
     g.node(28, "CosmosPredict2ImageToVideoLatent", (160, 500), (330, 170), [848, 480, 93, 1])
     g.node(3, "KSampler", (620, -200), (315, 262), [42, "fixed", 30, 4.0, "euler", "simple", 1.0])
-    g.node(8, "VAEDecode", (980, -200), (210, 46))
-    g.node(49, "CreateVideo", (980, -100), (270, 78), [16.0])
-    g.node(51, "SaveVideo", (1280, -200), (600, 480), ["video/cosmos_predict2_svg", "auto", "auto"])
+    _decode_and_save(g, (8, 49, 51), (980, -200), 16.0, "video/cosmos_predict2_svg", samples=(3, 0), vae=(15, 0))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
            [svg_note("Cosmos Predict2", 20,
                      "Cosmos Predict2's self-attention sees only the video tokens (patch 1x2x2), "
@@ -719,17 +674,11 @@ def cosmos_predict2_i2v() -> dict:
            title="About the SVG node", color="#432", bgcolor="#653")
     g.link(13, 0, 50, "model")
     g.link(50, 0, 3, "model")
-    g.link(10, 0, 6, "clip")
-    g.link(10, 0, 7, "clip")
     g.link(15, 0, 28, "vae")
     g.link(29, 0, 28, "start_image")
     g.link(6, 0, 3, "positive")
     g.link(7, 0, 3, "negative")
     g.link(28, 0, 3, "latent_image")
-    g.link(3, 0, 8, "samples")
-    g.link(15, 0, 8, "vae")
-    g.link(8, 0, 49, "images")
-    g.link(49, 0, 51, "video")
     g.group("Models", (-320, -40, 460, 860))
     g.group("SVG sparse attention", (140, -280, 360, 350), color="#335")
     return g.to_json()

@@ -29,6 +29,19 @@ class Graph:
         self.nodes[nid] = {"class_type": class_type, "inputs": inputs}
         return nid
 
+    def prompts(self, clip: str, positive: str = "a red fox running through snow",
+                negative: str = "blurry, static") -> tuple:
+        """Positive and negative CLIPTextEncode of one text encoder: ([id, 0], [id, 0])."""
+        return ([self.add("CLIPTextEncode", text=positive, clip=[clip, 0]), 0],
+                [self.add("CLIPTextEncode", text=negative, clip=[clip, 0]), 0])
+
+    def ksampler(self, model: str, positive, negative, latent, steps: int, cfg: float) -> str:
+        """KSampler (euler, simple, full denoise, the tests' seed); positive/negative/latent are
+        [node, output] references."""
+        return self.add("KSampler", model=[model, 0], seed=SEED, steps=steps, cfg=cfg, sampler_name="euler",
+                        scheduler="simple", positive=positive, negative=negative, latent_image=latent,
+                        denoise=1.0)
+
 
 def sampling_graph(model_key: str, samplers: list, tag: str = "run", steps: int = STEPS):
     """One loaded model feeding len(samplers) KSamplers, each saving its latent.

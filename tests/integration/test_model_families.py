@@ -50,8 +50,7 @@ def only_text_calls_missed(summary):
 def test_wan22_two_experts_each_patched(comfy_server, output_dir):
     g = Graph()
     clip = g.add("SVGTestCLIPLoader", model_family="wan")
-    positive = [g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0]), 0]
-    negative = [g.add("CLIPTextEncode", text="blurry, static", clip=[clip, 0]), 0]
+    positive, negative = g.prompts(clip)
     latent = [g.add("EmptyHunyuanLatentVideo", width=WIDTH, height=HEIGHT, length=LENGTH, batch_size=1), 0]
     experts = []
     for density, seed in ((0.25, 0), (0.2, 1)):
@@ -87,17 +86,14 @@ def test_hunyuan_image_to_video_guidance(comfy_server, output_dir, guidance_type
     unet = g.add("UNETLoader", unet_name=MODELS["hunyuan_t2v"]["file"], weight_dtype="default")
     clip = g.add("SVGTestCLIPLoader", model_family="hunyuan_video")
     vae = g.add("SVGTestVAELoader", model_family="hunyuan_video")
-    text = g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0])
-    negative = g.add("CLIPTextEncode", text="blurry", clip=[clip, 0])
+    text, negative = g.prompts(clip, negative="blurry")
     image = g.add("EmptyImage", width=WIDTH, height=HEIGHT, batch_size=1, color=0x3366AA)
-    i2v = g.add("HunyuanImageToVideo", positive=[text, 0], vae=[vae, 0], width=WIDTH, height=HEIGHT,
+    i2v = g.add("HunyuanImageToVideo", positive=text, vae=[vae, 0], width=WIDTH, height=HEIGHT,
                 length=LENGTH, batch_size=1, guidance_type=guidance_type, start_image=[image, 0])
     positive = g.add("FluxGuidance", conditioning=[i2v, 0], guidance=6.0)
     model = g.add("SVGSparseAttention", model=[unet, 0],
                   **svg_settings(dense_warmup=0.2, dense_blocks=0, verbose=True))
-    ks = g.add("KSampler", model=[model, 0], seed=SEED, steps=5, cfg=1.0, sampler_name="euler",
-               scheduler="simple", positive=[positive, 0], negative=[negative, 0], latent_image=[i2v, 1],
-               denoise=1.0)
+    ks = g.ksampler(model, [positive, 0], negative, [i2v, 1], steps=5, cfg=1.0)
     save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix(f"hunyuan_i2v_{guidance_type[:2]}"))
 
     result = comfy_server.run(g.nodes, summaries=1)
@@ -121,16 +117,13 @@ def test_wan22_5b_ti2v_start_image(comfy_server, output_dir):
                  weight_dtype="default")
     clip = g.add("SVGTestCLIPLoader", model_family="wan")
     vae = g.add("SVGTestVAELoader", model_family="wan22")
-    positive = g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0])
-    negative = g.add("CLIPTextEncode", text="blurry, static", clip=[clip, 0])
+    positive, negative = g.prompts(clip)
     image = g.add("EmptyImage", width=2 * WIDTH, height=2 * HEIGHT, batch_size=1, color=0x3366AA)
     latent = g.add("Wan22ImageToVideoLatent", vae=[vae, 0], width=2 * WIDTH, height=2 * HEIGHT,
                    length=LENGTH, batch_size=1, start_image=[image, 0])
     model = g.add("SVGSparseAttention", model=[unet, 0],
                   **svg_settings(dense_warmup=0.2, dense_blocks=0, verbose=True))
-    ks = g.add("KSampler", model=[model, 0], seed=SEED, steps=5, cfg=5.0, sampler_name="euler",
-               scheduler="simple", positive=[positive, 0], negative=[negative, 0],
-               latent_image=[latent, 0], denoise=1.0)
+    ks = g.ksampler(model, positive, negative, [latent, 0], steps=5, cfg=5.0)
     save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix("wan22_ti2v_5b"))
 
     result = comfy_server.run(g.nodes, summaries=1)
@@ -149,15 +142,12 @@ def test_ltxv_t2v(comfy_server, output_dir):
     unet = g.add("UNETLoader", unet_name=FAMILY_MODELS["ltxv_t2v"]["file"],
                  weight_dtype="default")
     clip = g.add("SVGTestCLIPLoader", model_family="ltxv")
-    positive = g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0])
-    negative = g.add("CLIPTextEncode", text="blurry, static", clip=[clip, 0])
-    cond = g.add("LTXVConditioning", positive=[positive, 0], negative=[negative, 0], frame_rate=25.0)
+    positive, negative = g.prompts(clip)
+    cond = g.add("LTXVConditioning", positive=positive, negative=negative, frame_rate=25.0)
     latent = g.add("EmptyLTXVLatentVideo", width=2 * WIDTH, height=2 * HEIGHT, length=25, batch_size=1)
     model = g.add("SVGSparseAttention", model=[unet, 0],
                   **svg_settings(dense_warmup=0.2, dense_blocks=0, verbose=True))
-    ks = g.add("KSampler", model=[model, 0], seed=SEED, steps=5, cfg=3.0, sampler_name="euler",
-               scheduler="simple", positive=[cond, 0], negative=[cond, 1], latent_image=[latent, 0],
-               denoise=1.0)
+    ks = g.ksampler(model, [cond, 0], [cond, 1], [latent, 0], steps=5, cfg=3.0)
     save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix("ltxv_t2v"))
 
     result = comfy_server.run(g.nodes, summaries=1)
@@ -178,8 +168,7 @@ def test_cosmos_predict2_image_to_video(comfy_server, output_dir):
                  weight_dtype="default")
     clip = g.add("SVGTestCLIPLoader", model_family="cosmos")
     vae = g.add("SVGTestVAELoader", model_family="cosmos")
-    positive = g.add("CLIPTextEncode", text="a red fox running through snow", clip=[clip, 0])
-    negative = g.add("CLIPTextEncode", text="blurry, static", clip=[clip, 0])
+    positive, negative = g.prompts(clip)
     image = g.add("EmptyImage", width=WIDTH, height=HEIGHT, batch_size=1, color=0x3366AA)
     latent = g.add("CosmosPredict2ImageToVideoLatent", vae=[vae, 0], width=WIDTH, height=HEIGHT,
                    length=LENGTH, batch_size=1, start_image=[image, 0])
@@ -187,9 +176,7 @@ def test_cosmos_predict2_image_to_video(comfy_server, output_dir):
     # 3 steps (the first dense, then 2 sparse) and cfg 1 (one model call per step)
     model = g.add("SVGSparseAttention", model=[unet, 0],
                   **svg_settings(dense_warmup=0.3, dense_blocks=0, verbose=True))
-    ks = g.add("KSampler", model=[model, 0], seed=SEED, steps=3, cfg=1.0, sampler_name="euler",
-               scheduler="simple", positive=[positive, 0], negative=[negative, 0],
-               latent_image=[latent, 0], denoise=1.0)
+    ks = g.ksampler(model, positive, negative, [latent, 0], steps=3, cfg=1.0)
     save_in = g.add("SaveLatent", samples=[latent, 0], filename_prefix=unique_prefix("cosmos_in"))
     save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix("cosmos_p2_i2v"))
 
