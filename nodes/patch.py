@@ -4,10 +4,14 @@ Where state lives (nothing on the shared model object):
 - ``SVGPatch``: the settings of one node application, in the patched clone's
   ``model_options["transformer_options"]``; never mutated after creation.
 - ``SVGRun``: one sampling run; the OUTER_SAMPLE wrapper puts it into the run's own copy of the
-  model options and logs its summary at the end.
+  model options and logs its summary at the end. It holds the run's sparsity pattern (by
+  ``config.pattern``), the pattern's run state (``pattern.new_run_state()``, dropped when the run
+  ends), the plan per layout (``pattern.plan``, made once), the backends per device and dtype, the
+  seeded profiler generator and the record of every video self-attention call.
 - ``SVGCall``: one diffusion-model call (one step of one cond batch); made by the DIFFUSION_MODEL
   wrapper, which decides once per call what is the same for all its layers (warm-up, video grid).
-The attention override then only does per-layer work.
+The attention override then only does per-layer work: it asks the run for the layout's plan and
+the pattern to attend (svg_attention.sparse_attention).
 """
 from __future__ import annotations
 
@@ -18,14 +22,13 @@ from collections import Counter
 
 import torch
 
-from ..svg_attention import SVGConfig, plan_band, sample_rows, svg_attention
+from ..svg_attention import SVGConfig, get_pattern, sparse_attention
 from ..svg_attention.backends import resolve_backend
 
 PATCH_KEY = "svg_sparse_attention"
 RUN_KEY = "svg_sparse_attention_run"
 CALL_KEY = "svg_sparse_attention_call"
 LOG_PREFIX = "[SVG]"
-MIN_VIDEO_BLOCKS = 4   # fewer pattern blocks than this: nothing worth skipping
 MAX_USEFUL_DENSITY = 0.9
 
 log = logging.getLogger("svg_sparse_attention")
@@ -55,12 +58,14 @@ class SVGPatch:
 
 class RunReport:
     """What one run did, on the CPU: the summary dict and, per video self-attention call,
-    (step, block, labels) with labels a bool [B, H] tensor (True = temporal) or None (dense)."""
+    (step, block, labels, head_density): labels int8 [B, H] indexing ``label_names`` or None,
+    head_density float32 [B, H] or None (every head kept the call's density); both None: dense."""
 
-    def __init__(self, summary: dict, steps: int, records: list):
+    def __init__(self, summary: dict, steps: int, records: list, label_names: tuple = ()):
         self.summary = summary
         self.steps = steps
         self.records = records
+        self.label_names = label_names
 
 
 class SVGRun:
@@ -68,6 +73,9 @@ class SVGRun:
 
     def __init__(self, patch: SVGPatch, sigmas):
         self.patch = patch
+        self.pattern = get_pattern(patch.config.pattern)
+        self.run_state = self.pattern.new_run_state()
+        self.plans = {}
         self.sparse_from_sigma = self._first_sparse_sigma(patch.config.dense_warmup, sigmas)
         self.schedule = [] if sigmas is None else [float(s) for s in sigmas[:-1]]
         self.records = []
@@ -76,8 +84,10 @@ class SVGRun:
         self.dense_reasons = Counter()
         self.logged = set()
         self.head_decisions = 0
-        self.temporal_heads = None     # device tensor: summed without a host sync per call
+        self.label_counts = None       # device tensor [labels]: summed without a host sync per call
         self.density_sum = 0.0
+        self.density_sum_device = None  # data-dependent densities (tensors), read at the end
+        self.run_state_bytes = None
         self.generators = {}
         self.backends = {}
         self.backend_names = set()
@@ -114,48 +124,83 @@ class SVGRun:
     def backend(self, device, dtype, head_dim):
         key = (str(device), dtype, head_dim)
         if key not in self.backends:
-            backend, why = resolve_backend(self.patch.config.backend, device, dtype, head_dim)
+            backend, why = resolve_backend(self.patch.config.backend, device, dtype, head_dim, self.pattern.ops)
             self.backends[key] = backend
             self.backend_names.add(backend.name)
             self.log_once(("backend",) + key, f"backend: {why}")
         return self.backends[key]
 
-    def note_sparse(self, temporal: torch.Tensor, density: float):
+    def plan(self, layout):
+        """The pattern's plan for ``layout`` under this run's settings, made once per layout."""
+        plan = self.plans.get(layout)
+        if plan is None:
+            plan = self.plans[layout] = self.pattern.plan(layout, self.patch.config)
+        return plan
+
+    def note_sparse(self, decision):
         self.sparse_calls += 1
-        self.density_sum += density
-        self.head_decisions += temporal.numel()
-        counted = temporal.sum()
-        self.temporal_heads = counted if self.temporal_heads is None else self.temporal_heads + counted
+        if isinstance(decision.density, torch.Tensor):
+            density = decision.density.detach().float()
+            summed = self.density_sum_device
+            self.density_sum_device = density if summed is None else summed + density
+        else:
+            self.density_sum += decision.density
+        labels = decision.labels
+        if labels is not None:
+            self.head_decisions += labels.numel()
+            values = torch.arange(len(self.pattern.label_names), device=labels.device, dtype=labels.dtype)
+            counted = (labels.reshape(-1, 1) == values).sum(0)
+            self.label_counts = counted if self.label_counts is None else self.label_counts + counted
+
+    def close(self):
+        """End of the run: note what the run state held, then drop it."""
+        memory = getattr(self.run_state, "memory_bytes", None)
+        if memory is not None:
+            self.run_state_bytes = int(memory())
+        self.run_state = None
 
     def step_of(self, sigma: float) -> int:
         """Index of the schedule step a model call at ``sigma`` belongs to."""
         return sum(1 for s in self.schedule if s > sigma * (1.0 + 1e-5))
 
     def report(self) -> RunReport:
-        records = [(step, block, None if labels is None else labels.to("cpu"))
-                   for step, block, labels in self.records]
-        return RunReport(self.summary(), len(self.schedule), records)
+        records = [(step, block, _on_cpu(labels), _on_cpu(head_density))
+                   for step, block, labels, head_density in self.records]
+        return RunReport(self.summary(), len(self.schedule), records, self.pattern.label_names)
 
     def summary(self) -> dict:
-        temporal = int(self.temporal_heads.item()) if self.temporal_heads is not None else 0
-        return {
+        """The run in numbers: calls, dense reasons, head decisions per label (``label_counts`` and,
+        per label name, ``<name>_heads``: svg's spatial_heads / temporal_heads), mean density."""
+        names = self.pattern.label_names
+        counts = self.label_counts.tolist() if self.label_counts is not None else [0] * len(names)
+        density = None
+        if self.sparse_calls:
+            kept = self.density_sum
+            if self.density_sum_device is not None:
+                kept += float(self.density_sum_device.item())
+            density = kept / self.sparse_calls
+        summary = {
             "sparse_calls": self.sparse_calls,
             "dense_calls": self.dense_calls,
             "dense_reasons": dict(self.dense_reasons),
-            "spatial_heads": self.head_decisions - temporal,
-            "temporal_heads": temporal,
-            "density": self.density_sum / self.sparse_calls if self.sparse_calls else None,
+            **{f"{name}_heads": count for name, count in zip(names, counts)},
+            "label_counts": dict(zip(names, counts)),
+            "density": density,
             "requested_density": self.patch.config.requested_density,
             "sparsity": self.patch.config.sparsity,
             "backend": ",".join(sorted(self.backend_names)) or "none",
+            "pattern": self.pattern.name,
         }
+        if self.run_state_bytes is not None:
+            summary["run_state_bytes"] = self.run_state_bytes
+        return summary
 
     def summary_line(self) -> str:
         s = self.summary()
-        heads = s["spatial_heads"] + s["temporal_heads"]
+        heads = sum(s["label_counts"].values())
         if heads:
-            share = (f"heads {100.0 * s['spatial_heads'] / heads:.0f}% spatial / "
-                     f"{100.0 * s['temporal_heads'] / heads:.0f}% temporal")
+            share = "heads " + " / ".join(f"{100.0 * count / heads:.0f}% {name}"
+                                          for name, count in s["label_counts"].items())
         else:
             share = "no head profiled"
         density = "n/a" if s["density"] is None else f"{s['density']:.3f}"
@@ -196,6 +241,10 @@ class SVGCall:
         return mask.reshape(mask.shape[0], tokens), None
 
 
+def _on_cpu(tensor):
+    return None if tensor is None else tensor.to("cpu")
+
+
 def _transformer_options(args, kwargs):
     """The call's transformer_options holding this run, wherever the model passes it: some forward
     it positionally but not last (LTXV: ..., transformer_options, keyframe_idxs), some in kwargs."""
@@ -228,6 +277,7 @@ def outer_sample_wrapper(executor, *args, **kwargs):
         return executor(*args, **kwargs)
     finally:
         options.pop(RUN_KEY, None)
+        run.close()
         log.info(run.summary_line())
         patch.reports.last = run.report()
 
@@ -303,18 +353,19 @@ def make_attention_override(previous):
         if layout is None:
             return dense(f"not the video's self-attention: {why}")
         block = call.next_video_block()
-        config = call.run.patch.config
+        run = call.run
+        config = run.patch.config
         if block < config.dense_blocks:
-            call.run.records.append((call.step, block, None))
+            run.records.append((call.step, block, None, None))
             return dense(f"leading block kept dense (dense_blocks={config.dense_blocks})")
         key_bias, why = call.key_bias(mask, layout, tokens)
         if why is not None:
             return dense(why)
-        plan = plan_band(layout, config.sparsity, config.block_size)
+        plan = run.plan(layout)
         if plan.covers_all or plan.density > MAX_USEFUL_DENSITY:
             return dense(f"nothing to skip (sparsity {config.sparsity:.2f} keeps {plan.density:.0%})")
-        if layout.video_tokens < MIN_VIDEO_BLOCKS * config.block_size:
-            return dense(f"video too short to gain ({layout.video_tokens} tokens)")
+        if plan.dense_reason is not None:
+            return dense(plan.dense_reason)
 
         if skip_reshape:
             batch, _, _, head_dim = q.shape
@@ -325,7 +376,6 @@ def make_attention_override(previous):
             qh, kh, vh = (t.view(batch, tokens, heads, head_dim).transpose(1, 2) for t in (q, k, v))
         if kh.dtype != qh.dtype or vh.dtype != qh.dtype:
             return dense(f"mixed dtypes {q.dtype}/{k.dtype}/{v.dtype}")
-        run = call.run
         backend = run.backend(q.device, q.dtype, head_dim)
         if skip_output_reshape:
             out = torch.empty_like(qh, memory_format=torch.contiguous_format)
@@ -333,15 +383,15 @@ def make_attention_override(previous):
         else:
             out = torch.empty(batch, tokens, heads, head_dim, dtype=q.dtype, device=q.device)
             out_view = out.transpose(1, 2)
-        rows = sample_rows(layout.video_tokens, config.sampled_rows, run.generator(q.device), q.device)
-        scale = kwargs.get("scale")
-        _, temporal = svg_attention(qh, kh, vh, layout, plan, rows, backend=backend,
-                                    key_bias=key_bias, scale=scale, out=out_view)
-        run.note_sparse(temporal, plan.density)
-        run.records.append((call.step, block, temporal))
+        _, decision = sparse_attention(qh, kh, vh, layout, plan, pattern=run.pattern, backend=backend,
+                                       generator=run.generator(q.device), key_bias=key_bias,
+                                       scale=kwargs.get("scale"), out=out_view, block_index=block,
+                                       head_offset=0,  # all heads here (sequence parallelism: its first)
+                                       run_state=run.run_state)
+        run.note_sparse(decision)
+        run.records.append((call.step, block, decision.labels, decision.head_density))
         if config.verbose:
-            run.log_once(("layout", layout, plan.width),
-                         f"sparse: {layout}, band width {plan.width} blocks, density {plan.density:.3f}")
+            run.log_once(("layout", layout, plan), f"sparse: {layout}, {plan.describe()}")
         if skip_output_reshape:
             return out
         return out.view(batch, tokens, heads * head_dim)

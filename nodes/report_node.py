@@ -41,25 +41,26 @@ class SVGAttentionReport(io.ComfyNode):
         if report is None:
             raise ValueError("SVG Attention Report: this model has not been sampled yet; connect the "
                              "sampler's LATENT output to 'samples'")
-        counts = head_map_counts(report.records)
+        counts = head_map_counts(report.records, len(report.label_names))
         summary = report.summary
         title = (f"SVG: {summary['sparse_calls']} sparse / {summary['dense_calls']} dense calls, "
                  f"density {summary['density'] if summary['density'] is None else round(summary['density'], 3)}")
-        image = render_head_map(counts, title=title).float().div(255.0)[None]
+        image = render_head_map(counts, report.label_names, title=title).float().div(255.0)[None]
         text = format_summary(summary)
         return io.NodeOutput(image, text, ui=ui.PreviewImage(image, cls=cls))
 
 
 def format_summary(summary: dict) -> str:
-    heads = summary["spatial_heads"] + summary["temporal_heads"]
+    label_counts = summary["label_counts"]
+    heads = sum(label_counts.values())
     lines = [
         f"sparse attention calls: {summary['sparse_calls']}",
         f"dense attention calls: {summary['dense_calls']}",
     ]
     lines += [f"  dense because {reason}: {count}" for reason, count in sorted(summary["dense_reasons"].items())]
     if heads:
-        lines.append(f"heads: {100 * summary['spatial_heads'] / heads:.1f}% spatial, "
-                     f"{100 * summary['temporal_heads'] / heads:.1f}% temporal ({heads} head decisions)")
+        shares = ", ".join(f"{100 * count / heads:.1f}% {name}" for name, count in label_counts.items())
+        lines.append(f"heads: {shares} ({heads} head decisions)")
     density = "n/a" if summary["density"] is None else f"{summary['density']:.3f}"
     lines.append(f"density kept: {density} (requested {summary['requested_density']:.3f})")
     lines.append(f"backend: {summary['backend']}")

@@ -1,30 +1,20 @@
-"""One SVG attention call: profile sampled rows, label heads, run the band attention, fill text rows.
+"""One sparse attention call: draw the profiler rows the plan asks for, hand the pattern its
+context, let it attend.
 
-A backend supplies three functions with the signatures of ``profile_reference``,
-``band_attention_reference`` and ``global_rows_dense``; ``reference_backend`` is plain torch, the
-Triton one lives in ``kernels`` and is chosen by ``backends.resolve_backend``.
+    out, decision = sparse_attention(q, k, v, layout, plan, pattern=get_pattern("svg"),
+                                     backend=backend, generator=generator, key_bias=..., out=...)
+
+The pattern (patterns/) decides and computes; the backend (backends.py) supplies its ops. The node
+(nodes/patch.py) calls this once per sparse video self-attention call, with the plan it cached for
+the layout, the run's generator and run state.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import torch
 
-from .budget import BandPlan
+from .backends import Backend, reference_backend
 from .layout import VideoLayout
-from .reference import band_attention_reference, global_rows_dense, profile_reference
-
-
-@dataclass(frozen=True)
-class Backend:
-    name: str
-    profile: Callable
-    band_attention: Callable
-    global_rows: Callable = global_rows_dense
-
-
-reference_backend = Backend("reference", profile_reference, band_attention_reference, global_rows_dense)
+from .patterns import AttendContext, PatternDecision, PatternPlan, get_pattern
 
 
 def sample_rows(video_tokens: int, count: int, generator: torch.Generator | None, device) -> torch.Tensor:
@@ -37,22 +27,20 @@ def sample_rows(video_tokens: int, count: int, generator: torch.Generator | None
     return rows.to(device, non_blocking=True)
 
 
-def label_heads(errors: torch.Tensor) -> torch.Tensor:
-    """err [B, H, 2] (spatial, temporal) -> bool [B, H], True where the temporal pattern is better."""
-    return errors[..., 1] < errors[..., 0]
+def sparse_attention(q, k, v, layout: VideoLayout, plan: PatternPlan, *, pattern="svg",
+                     backend: Backend = reference_backend, rows=None, generator=None, key_bias=None,
+                     scale=None, out=None, block_index: int = 0, head_offset: int = 0,
+                     run_state=None) -> tuple[torch.Tensor, PatternDecision]:
+    """The pattern's attention of one call. q, k, v: [B, H, N, D]; ``pattern`` a Pattern or its
+    registered name; ``plan`` from ``pattern.plan(layout, config)``. ``rows`` (frame-major video
+    indices) are drawn with ``generator`` when the plan wants some and none are given.
 
-
-def svg_attention(q, k, v, layout: VideoLayout, plan: BandPlan, rows: torch.Tensor,
-                  backend: Backend = reference_backend, key_bias=None, scale=None, out=None):
-    """SVG attention of one call. q, k, v: [B, H, N, D]; rows: sampled frame-major video indices.
-
-    Returns (out [B, H, N, D], temporal bool [B, H]).
+    Returns (out [B, H, N, D] (``out`` itself when given), the pattern's PatternDecision).
     """
-    errors = backend.profile(q, k, v, layout, plan.width, plan.block_size, rows,
-                             key_bias=key_bias, scale=scale)
-    temporal = label_heads(errors)
-    out = backend.band_attention(q, k, v, layout, plan.width, plan.block_size, temporal,
-                                 key_bias=key_bias, scale=scale, out=out)
-    if layout.global_tokens:
-        out = backend.global_rows(q, k, v, layout, key_bias=key_bias, scale=scale, out=out)
-    return out, temporal
+    pattern = get_pattern(pattern) if isinstance(pattern, str) else pattern
+    if rows is None and plan.profile_rows:
+        rows = sample_rows(layout.video_tokens, plan.profile_rows, generator, q.device)
+    out = torch.empty_like(q) if out is None else out
+    ctx = AttendContext(backend=backend, out=out, key_bias=key_bias, scale=scale, rows=rows,
+                        block_index=block_index, head_offset=head_offset, run_state=run_state)
+    return out, pattern.attend(q, k, v, layout, plan, ctx)

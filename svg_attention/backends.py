@@ -1,9 +1,49 @@
-"""Choose the attention backend for a call: the Triton kernels where they run, else the reference."""
+"""Backends: named tables of the ops patterns call, and the choice of one for a call.
+
+An op is a callable with the signature of its torch reference in ``REFERENCE_OPS`` (reference.py):
+
+    "profile"         (q, k, v, layout, width, block_size, rows, key_bias=None, scale=None)
+                      -> err float32 [B, H, 2]: the band's error in each head order on the sampled rows
+    "band_attention"  (q, k, v, layout, width, block_size, orders int8 [B, H], key_bias=None,
+                      scale=None, out=None) -> out with its video rows written
+    "global_rows"     (q, k, v, layout, key_bias=None, scale=None, out=None) -> out with its global
+                      rows written (dense)
+
+The reference backend has every op. ``resolve_backend`` picks, per (requested backend, device, dtype,
+head_dim, ops a pattern needs), the Triton kernels' op where they run, the reference's otherwise,
+and says why in one sentence (the node logs it once per run and device).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Callable, Mapping
 
-from .attention import Backend, reference_backend
+from .reference import band_attention_reference, global_rows_dense, profile_reference
+
+REFERENCE_OPS = MappingProxyType({
+    "profile": profile_reference,
+    "band_attention": band_attention_reference,
+    "global_rows": global_rows_dense,
+})
+
+
+@dataclass(frozen=True, eq=False)
+class Backend:
+    """A name (what the run summary reports) and its ops by name."""
+
+    name: str
+    ops: Mapping[str, Callable] = field(repr=False)
+
+    def __getitem__(self, op: str) -> Callable:
+        try:
+            return self.ops[op]
+        except KeyError:
+            raise KeyError(f"backend {self.name!r} has no op {op!r} (it has {sorted(self.ops)})") from None
+
+
+reference_backend = Backend("reference", REFERENCE_OPS)
 
 
 @lru_cache(maxsize=16)
@@ -22,19 +62,32 @@ def triton_backend_or_reason(device_type: str, device_index, dtype, head_dim: in
 
 
 def triton_backend() -> Backend:
-    """The Triton kernels behind svg_attention's backend interface (imports no Triton yet)."""
+    """The Triton kernels' ops (imports no Triton yet)."""
     from .. import kernels
 
-    return Backend("triton", kernels.svg_profile, kernels.svg_band_attention, kernels.svg_global_rows)
+    return Backend("triton", MappingProxyType({
+        "profile": kernels.svg_profile,
+        "band_attention": kernels.svg_band_attention,
+        "global_rows": kernels.svg_global_rows,
+    }))
 
 
-def resolve_backend(requested: str, device, dtype, head_dim: int):
-    """(backend, why) for a requested name ("auto", "triton", "reference")."""
+def resolve_backend(requested: str, device, dtype, head_dim: int, ops):
+    """(backend, why) for a requested name ("auto", "triton", "reference") and the ops a pattern
+    calls. Ops the kernels lack come from the reference (a backend named "triton+reference")."""
+    unknown = [op for op in ops if op not in REFERENCE_OPS]
+    if unknown:
+        raise ValueError(f"no reference for the op(s) {unknown}: every op needs one in backends.REFERENCE_OPS")
     if requested == "reference":
         return reference_backend, "reference backend requested"
     backend, reason = triton_backend_or_reason(device.type, device.index, dtype, head_dim)
-    if backend is not None:
+    if backend is None:
+        if requested == "triton":
+            return reference_backend, f"triton requested but unavailable ({reason}); using the reference"
+        return reference_backend, f"reference backend ({reason})"
+    missing = [op for op in ops if op not in backend.ops]
+    if not missing:
         return backend, f"Triton kernels on {device}"
-    if requested == "triton":
-        return reference_backend, f"triton requested but unavailable ({reason}); using the reference"
-    return reference_backend, f"reference backend ({reason})"
+    mixed = {op: backend.ops.get(op, REFERENCE_OPS[op]) for op in ops}
+    return (Backend("triton+reference", MappingProxyType(mixed)),
+            f"Triton kernels on {device}, the reference for {', '.join(missing)} (no kernel yet)")

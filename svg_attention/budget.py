@@ -1,36 +1,26 @@
-"""Turn a requested sparsity into the band width, counting exactly what is kept.
+"""Count what a band keeps, and the band width closest to a requested sparsity.
 
-The pattern (the same for both head kinds, in each head's own order): the video is cut into blocks
-of ``block_size`` head-order tokens; query block ``i`` keeps key blocks ``j`` with
-``|i - j| <= width``. Global tokens (text, reference image) are always kept, as rows and as columns.
-The kept fraction is counted in token pairs over the whole call (N x N), ragged last block included.
+The band (SVG's pattern, the same for every head order): the video is cut into blocks of
+``block_size`` head-order tokens; query block ``i`` keeps key blocks ``j`` with ``|i - j| <= width``.
+Global tokens (text, reference image) are always kept, as rows and as columns. The kept fraction is
+counted in token pairs over the whole call (N x N), ragged last block included. This file is the one
+definition of the count; the kernels' benchmarks and tests import it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from .layout import VideoLayout
 
 
-@dataclass(frozen=True)
-class BandPlan:
-    """The band chosen for one layout.
-
-    width:     band half-width in blocks (0 = each block only attends its own block).
-    density:   kept fraction of the call's N x N attention pairs (text rows/columns included).
-    covers_all: the band keeps every pair: nothing would be skipped.
-    """
-
-    width: int
-    block_size: int
-    density: float
-    covers_all: bool
-
-
-def kept_pairs(video_tokens: int, global_tokens: int, block_size: int, width: int) -> int:
-    """Query-key pairs kept by a band of ``width`` blocks plus the global rows and columns."""
-    return _kept_pairs(video_tokens, global_tokens, block_size, width)
+def kept_pairs(video_tokens: int, global_tokens: int, block_size: int, width: int,
+               include_global_rows: bool = True) -> int:
+    """Query-key pairs kept by a band of ``width`` blocks: the video rows' band and global columns,
+    plus (``include_global_rows``) the global rows, which attend to all N keys."""
+    pairs = _kept_pairs(int(video_tokens), int(global_tokens), int(block_size), int(width))
+    if include_global_rows:
+        return pairs
+    return pairs - global_tokens * (video_tokens + global_tokens)
 
 
 @lru_cache(maxsize=4096)
@@ -47,17 +37,14 @@ def _kept_pairs(video_tokens: int, global_tokens: int, block_size: int, width: i
 
 
 def band_density(layout: VideoLayout, block_size: int, width: int) -> float:
+    """Kept fraction of the call's N x N pairs under a band of ``width`` blocks."""
     total = layout.total_tokens
     return kept_pairs(layout.video_tokens, layout.global_tokens, block_size, width) / (total * total)
 
 
-def plan_band(layout: VideoLayout, sparsity: float, block_size: int) -> BandPlan:
-    """The width whose kept fraction is closest to ``1 - sparsity`` (ties: the sparser one)."""
-    return _plan_band(layout.video_tokens, layout.global_tokens, float(sparsity), int(block_size))
-
-
 @lru_cache(maxsize=256)
-def _plan_band(video_tokens: int, global_tokens: int, sparsity: float, block_size: int) -> BandPlan:
+def closest_width(video_tokens: int, global_tokens: int, sparsity: float, block_size: int) -> int:
+    """The band width whose kept fraction is closest to ``1 - sparsity`` (ties: the sparser one)."""
     target = 1.0 - sparsity
     total = video_tokens + global_tokens
     num_blocks = -(-video_tokens // block_size)
@@ -75,6 +62,4 @@ def _plan_band(video_tokens: int, global_tokens: int, sparsity: float, block_siz
         below = _kept_pairs(video_tokens, global_tokens, block_size, width - 1) / total ** 2
         if target - below <= above - target:
             width -= 1
-    density = _kept_pairs(video_tokens, global_tokens, block_size, width) / total ** 2
-    return BandPlan(width=width, block_size=block_size, density=density,
-                    covers_all=width >= num_blocks - 1)
+    return width

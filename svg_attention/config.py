@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .patterns import pattern_names
+
 BACKENDS = ("auto", "triton", "reference")
 
 
@@ -18,6 +20,7 @@ class SVGConfig:
     backend:       "auto", "triton" or "reference".
     profile_seed:  seed of the profiler's row sampling (the same seed gives the same rows).
     verbose:       log every dense decision once per run and per-call details.
+    pattern:       the sparsity pattern, by its registered name (svg_attention/patterns): "svg".
     """
 
     sparsity: float = 0.75
@@ -28,6 +31,7 @@ class SVGConfig:
     backend: str = "auto"
     profile_seed: int = 0
     verbose: bool = False
+    pattern: str = "svg"
 
     def __post_init__(self):
         problems = []
@@ -45,6 +49,8 @@ class SVGConfig:
             problems.append(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.profile_seed < 0:
             problems.append(f"profile_seed must be >= 0, got {self.profile_seed}")
+        if self.pattern not in pattern_names():
+            problems.append(f"pattern must be one of {pattern_names()}, got {self.pattern!r}")
         if problems:
             raise ValueError("SVG Sparse Attention: " + "; ".join(problems))
 

@@ -4,9 +4,12 @@ Every supported model flattens its latent frame-major: video token ``f * frame_t
 spatial position ``p`` of latent frame ``f``. Text (HunyuanVideo: after the video; CogVideoX: before
 it) and extra tokens (Wan's reference-image prefix) are "global": they attend and are attended fully.
 
-A spatial head keeps this frame-major order. A temporal head is reordered position-major: head-order
-index ``u = p * num_frames + f``, so the tokens of one spatial position across all frames become
-neighbours and a band around the diagonal covers them.
+Head orders (``HEAD_ORDERS``, indexed by a head's order number): ``FRAME_MAJOR`` (0) keeps this order;
+``POSITION_MAJOR`` (1) is head-order index ``u = p * num_frames + f``, so the tokens of one spatial
+position across all frames become neighbours and a band around the diagonal covers them (SVG's
+spatial and temporal heads). ``temporal_from_spatial`` / ``spatial_from_temporal`` are the one torch
+definition of this index map; the Triton kernels carry its in-kernel twin (kernels/_band_triton.py,
+kernels/_profile_triton.py).
 """
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
+
+FRAME_MAJOR, POSITION_MAJOR = 0, 1
+HEAD_ORDERS = ("frame-major", "position-major")
 
 
 @dataclass(frozen=True)
@@ -67,15 +73,18 @@ def spatial_from_temporal(head_index: torch.Tensor, num_frames: int, frame_token
     return (head_index % num_frames) * frame_tokens + head_index // num_frames
 
 
-def head_order(layout: VideoLayout, temporal: bool, device=None) -> torch.Tensor:
-    """Token index (into the whole call) of each head-order video index: int64 [V]."""
-    return _head_order_cached(layout, bool(temporal), str(device or "cpu"))
+def head_order(layout: VideoLayout, order: int, device=None) -> torch.Tensor:
+    """Token index (into the whole call) of each head-order video index under head order ``order``
+    (``FRAME_MAJOR`` or ``POSITION_MAJOR``; a bool reads as temporal): int64 [V]."""
+    return _head_order_cached(layout, int(order), str(device or "cpu"))
 
 
 @lru_cache(maxsize=32)
-def _head_order_cached(layout: VideoLayout, temporal: bool, device: str) -> torch.Tensor:
+def _head_order_cached(layout: VideoLayout, order: int, device: str) -> torch.Tensor:
+    if order not in (FRAME_MAJOR, POSITION_MAJOR):
+        raise ValueError(f"head order must be one of {HEAD_ORDERS} by index, got {order}")
     u = torch.arange(layout.video_tokens, device=device)
-    if temporal:
+    if order == POSITION_MAJOR:
         u = spatial_from_temporal(u, layout.num_frames, layout.frame_tokens)
     return u + layout.video_start
 

@@ -1,7 +1,10 @@
-"""Plain-torch reference of SVG's attention: the definition the Triton kernels reproduce.
+"""Plain-torch reference of the band over head orders (SVG's attention): the one definition the
+Triton kernels (``kernels``) reproduce and are tested against, and the reference backend's ops.
 
-Shapes: q, k, v are [B, H, N, D] (any strides); ``temporal`` is bool [B, H]; ``key_bias`` is an
-additive float [B or 1, N] (HunyuanVideo's text padding mask) or None.
+Shapes: q, k, v are [B, H, N, D] (any strides); ``orders`` is an integer (or bool) [B, H] tensor,
+the head order of each (batch element, head) (layout.FRAME_MAJOR / POSITION_MAJOR: SVG's labels);
+``key_bias`` is an additive float [B or 1, N] (HunyuanVideo's text padding mask) or None, of which
+only the global (non-video) entries are read. Math in float32 (float64 for float64 inputs).
 
 The rule, per (batch element, head), in the head's own order (see layout.py): the video query at
 head-order index u attends to the video keys u' with |u // block_size - u' // block_size| <= width
@@ -14,7 +17,7 @@ import math
 
 import torch
 
-from .layout import VideoLayout, global_token_index, head_order, temporal_from_spatial
+from .layout import FRAME_MAJOR, POSITION_MAJOR, VideoLayout, global_token_index, head_order, temporal_from_spatial
 
 
 def _bias_row(key_bias, batch_index):
@@ -23,31 +26,45 @@ def _bias_row(key_bias, batch_index):
     return key_bias[batch_index if key_bias.shape[0] > 1 else 0]
 
 
+def _global_key_bias(key_bias, layout: VideoLayout):
+    """``key_bias`` with its video entries read as 0 (only the global keys carry a bias)."""
+    if key_bias is None:
+        return None
+    bias = key_bias.clone()
+    bias[..., layout.video_start:layout.video_start + layout.video_tokens] = 0
+    return bias
+
+
+def _compute_dtype(q):
+    return torch.float64 if q.dtype == torch.float64 else torch.float32
+
+
 def band_attention_reference(q, k, v, layout: VideoLayout, width: int, block_size: int,
-                             temporal: torch.Tensor, key_bias=None, scale=None, out=None):
-    """Video rows of SVG attention. Writes the video rows of ``out`` (allocated if None) and
+                             orders: torch.Tensor, key_bias=None, scale=None, out=None):
+    """Video rows of the band attention. Writes the video rows of ``out`` (zeros if None) and
     returns it; global rows of ``out`` are left as they were."""
     batch, heads, tokens, head_dim = q.shape
     if tokens != layout.total_tokens:
         raise ValueError(f"q has {tokens} tokens, the layout {layout} has {layout.total_tokens}")
     scale = 1.0 / math.sqrt(head_dim) if scale is None else scale
-    out = torch.empty_like(q) if out is None else out
+    out = torch.zeros_like(q) if out is None else out
+    compute = _compute_dtype(q)
     video = layout.video_tokens
     glob = global_token_index(layout, q.device)
     num_blocks = -(-video // block_size)
     for b in range(batch):
         bias = _bias_row(key_bias, b)
-        bias_glob = None if bias is None else bias[glob].float()
-        for kind in (False, True):
-            head_ids = torch.nonzero(temporal[b] == kind).flatten()
+        bias_glob = None if bias is None else bias[glob].to(compute)
+        for order_id in (FRAME_MAJOR, POSITION_MAJOR):
+            head_ids = torch.nonzero(orders[b] == order_id).flatten()
             if head_ids.numel() == 0:
                 continue
-            order = head_order(layout, kind, q.device)
-            qv = q[b].index_select(0, head_ids).index_select(1, order).float()
-            kv = k[b].index_select(0, head_ids).index_select(1, order).float()
-            vv = v[b].index_select(0, head_ids).index_select(1, order).float()
-            kg = k[b].index_select(0, head_ids).index_select(1, glob).float()
-            vg = v[b].index_select(0, head_ids).index_select(1, glob).float()
+            order = head_order(layout, order_id, q.device)
+            qv = q[b].index_select(0, head_ids).index_select(1, order).to(compute)
+            kv = k[b].index_select(0, head_ids).index_select(1, order).to(compute)
+            vv = v[b].index_select(0, head_ids).index_select(1, order).to(compute)
+            kg = k[b].index_select(0, head_ids).index_select(1, glob).to(compute)
+            vg = v[b].index_select(0, head_ids).index_select(1, glob).to(compute)
             result = torch.empty_like(qv)
             for block in range(num_blocks):
                 r0, r1 = block * block_size, min(video, (block + 1) * block_size)
@@ -69,7 +86,8 @@ def global_rows_dense(q, k, v, layout: VideoLayout, key_bias=None, scale=None, o
     if layout.global_tokens == 0:
         return out
     glob = global_token_index(layout, q.device)
-    mask = None if key_bias is None else key_bias[:, None, None, :].to(q.dtype)
+    bias = _global_key_bias(key_bias, layout)
+    mask = None if bias is None else bias[:, None, None, :].to(q.dtype)
     rows = torch.nn.functional.scaled_dot_product_attention(
         q.index_select(2, glob), k, v, attn_mask=mask, scale=scale)
     out.index_copy_(2, glob, rows.to(out.dtype))
@@ -77,8 +95,8 @@ def global_rows_dense(q, k, v, layout: VideoLayout, key_bias=None, scale=None, o
 
 
 def pattern_keep(layout: VideoLayout, width: int, block_size: int, rows: torch.Tensor,
-                 temporal: bool) -> torch.Tensor:
-    """Which keys the sampled video rows keep under one head kind: bool [R, N].
+                 order: int) -> torch.Tensor:
+    """Which keys the sampled video rows keep under one head order: bool [R, N].
 
     ``rows`` are frame-major video indices. Memory R x N (R is ~64), never N x N.
     """
@@ -87,7 +105,7 @@ def pattern_keep(layout: VideoLayout, width: int, block_size: int, rows: torch.T
     is_video = (video_index >= 0) & (video_index < layout.video_tokens)
     key_u = video_index.clamp(0, layout.video_tokens - 1)
     row_u = rows
-    if temporal:
+    if order == POSITION_MAJOR:
         key_u = temporal_from_spatial(key_u, layout.num_frames, layout.frame_tokens)
         row_u = temporal_from_spatial(rows, layout.num_frames, layout.frame_tokens)
     near = (row_u[:, None] // block_size - key_u[None, :] // block_size).abs() <= width
@@ -96,13 +114,15 @@ def pattern_keep(layout: VideoLayout, width: int, block_size: int, rows: torch.T
 
 def profile_reference(q, k, v, layout: VideoLayout, width: int, block_size: int, rows: torch.Tensor,
                       key_bias=None, scale=None, max_chunk_bytes: int = 256 << 20) -> torch.Tensor:
-    """Online profiling of the sampled video rows: err float32 [B, H, 2] = mean squared error of the
-    (spatial, temporal) pattern's output against the exact output of those rows."""
+    """Online profiling of the sampled video rows (frame-major video indices, int [R]): err float32
+    [B, H, 2] = mean squared error of the band's output in each head order (frame-major, position-
+    major) against the exact output of those rows."""
     batch, heads, tokens, head_dim = q.shape
     scale = 1.0 / math.sqrt(head_dim) if scale is None else scale
-    keep = (pattern_keep(layout, width, block_size, rows, False),
-            pattern_keep(layout, width, block_size, rows, True))
+    compute = _compute_dtype(q)
+    keep = tuple(pattern_keep(layout, width, block_size, rows, order) for order in (FRAME_MAJOR, POSITION_MAJOR))
     q_rows = q.index_select(2, rows + layout.video_start)
+    key_bias = _global_key_bias(key_bias, layout)
     err = torch.empty(batch, heads, 2, dtype=torch.float32, device=q.device)
     per_head = rows.numel() * tokens * 4 * 3
     chunk = max(1, min(heads, max_chunk_bytes // max(per_head, 1)))
@@ -110,13 +130,13 @@ def profile_reference(q, k, v, layout: VideoLayout, width: int, block_size: int,
         bias = _bias_row(key_bias, b)
         for h0 in range(0, heads, chunk):
             h1 = min(heads, h0 + chunk)
-            scores = torch.matmul(q_rows[b, h0:h1].float(), k[b, h0:h1].float().transpose(1, 2)) * scale
+            scores = torch.matmul(q_rows[b, h0:h1].to(compute), k[b, h0:h1].to(compute).transpose(1, 2)) * scale
             if bias is not None:
-                scores += bias.float()
-            values = v[b, h0:h1].float()
+                scores += bias.to(compute)
+            values = v[b, h0:h1].to(compute)
             exact = torch.matmul(torch.softmax(scores, dim=-1), values)
-            for kind in (0, 1):
-                masked = scores.masked_fill(~keep[kind], float("-inf"))
+            for order in (FRAME_MAJOR, POSITION_MAJOR):
+                masked = scores.masked_fill(~keep[order], float("-inf"))
                 approx = torch.matmul(torch.softmax(masked, dim=-1), values)
-                err[b, h0:h1, kind] = (approx - exact).pow(2).mean(dim=(-1, -2))
+                err[b, h0:h1, order] = (approx - exact).pow(2).mean(dim=(-1, -2))
     return err

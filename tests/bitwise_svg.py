@@ -54,10 +54,11 @@ def import_pack():
 # ---- the two places that speak the API under test
 def svg_call(layout, q, k, v, sparsity, block_size, rows, key_bias, out):
     """One SVG attention call on the reference backend: (plan numbers, labels, out)."""
-    from svg_pack.svg_attention import plan_band, reference_backend, svg_attention
+    from svg_pack.svg_attention import plan_band, reference_backend, sparse_attention
     plan = plan_band(layout, sparsity, block_size)
-    out, labels = svg_attention(q, k, v, layout, plan, rows, backend=reference_backend, key_bias=key_bias, out=out)
-    return (plan.width, plan.density), labels, out
+    out, decision = sparse_attention(q, k, v, layout, plan, pattern="svg", backend=reference_backend, rows=rows,
+                                     key_bias=key_bias, out=out)
+    return (plan.width, plan.density), decision.labels, out
 
 
 def node_records(report):

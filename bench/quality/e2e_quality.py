@@ -139,8 +139,8 @@ def run_case(server, object_info, prompt: str, seed: int, sparsities, head_map_d
     return case
 
 
-HEAD_MAP_COLOURS = np.array([head_map.COLOURS[k] for k in (head_map.DENSE, head_map.SPATIAL, head_map.TEMPORAL)],
-                            dtype=np.float64)
+SVG_LABELS = ("spatial", "temporal")   # the "svg" pattern's label names: head map columns 1 and 2
+HEAD_MAP_COLOURS = np.array(head_map.palette(SVG_LABELS), dtype=np.float64)   # dense, spatial, temporal
 
 
 def head_map_shares(png: Path, blocks: int, columns: int) -> np.ndarray:

@@ -123,11 +123,11 @@ def _one_thread():
 def layouts(host, monkeypatch):
     """Every VideoLayout the run's sparse attention calls used, in call order."""
     seen = []
-    real = host.patch.svg_attention
+    real = host.patch.sparse_attention
 
     def spy(q, k, v, layout, *args, **kwargs):
         seen.append(layout)
         return real(q, k, v, layout, *args, **kwargs)
 
-    monkeypatch.setattr(host.patch, "svg_attention", spy)
+    monkeypatch.setattr(host.patch, "sparse_attention", spy)
     return seen

@@ -20,7 +20,7 @@ import types
 import pytest
 import torch
 
-from svg_pack.svg_attention import SVGConfig, VideoLayout, plan_band, sample_rows, svg_attention
+from svg_pack.svg_attention import SVGConfig, VideoLayout, plan_band, sample_rows, sparse_attention
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SVG_COMFYUI_DIR"),
@@ -140,7 +140,7 @@ def reference(q, k, v, layout, config):
     plan = plan_band(layout, config.sparsity, config.block_size)
     rows = sample_rows(layout.video_tokens, config.sampled_rows,
                        torch.Generator().manual_seed(config.profile_seed), torch.device("cpu"))
-    out, _ = svg_attention(*heads, layout, plan, rows)
+    out, _ = sparse_attention(*heads, layout, plan, rows=rows)
     return out.transpose(1, 2).reshape(q.shape), heads
 
 

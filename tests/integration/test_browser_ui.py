@@ -43,7 +43,7 @@ import pytest
 
 import browser
 import host
-from svg_pack.svg_attention.report import COLOURS, DENSE, SPATIAL, TEMPORAL
+from svg_pack.svg_attention.report import palette
 from tiny_workflow import adapt_workflow
 from workflow_to_api import _has_control_widget, _input_specs, _is_widget, ui_to_api
 
@@ -61,8 +61,9 @@ SVG_NODE, REPORT_NODE = "SVGSparseAttention", "SVGAttentionReport"
 MODEL_LOADERS = ("UNETLoader", "CheckpointLoaderSimple")  # what an SVG node's model comes from
 # the tiny run's settings that differ from the example (see the module docstring)
 TINY_SEED, TINY_WARMUP = 1, 0.8
-# the head map's cell colours (svg_attention/report.py); the docs call them blue, orange, grey
-SPATIAL_RGB, TEMPORAL_RGB, DENSE_RGB = (COLOURS[k] for k in (SPATIAL, TEMPORAL, DENSE))
+# the head map's cell colours for the "svg" pattern's labels (svg_attention/report.py); the docs
+# call them blue, orange, grey
+DENSE_RGB, SPATIAL_RGB, TEMPORAL_RGB = palette(("spatial", "temporal"))
 assert (SPATIAL_RGB, TEMPORAL_RGB) == ((52, 120, 246), (246, 140, 40))
 
 

@@ -1,10 +1,10 @@
-"""The Triton backend behind svg_attention's orchestrator (interpreter, fp32/fp16) gives the same
-labels and output as the plain-torch reference backend: the two references and the kernels agree."""
+"""The Triton backend behind the "svg" pattern (interpreter, fp32/fp16) gives the same labels and
+output as the plain-torch reference backend: the kernels agree with the one reference."""
 import pytest
 import torch
 
 import svg_pack.kernels as kernels
-from svg_pack.svg_attention import VideoLayout, plan_band, reference_backend, sample_rows, svg_attention
+from svg_pack.svg_attention import VideoLayout, get_pattern, plan_band, reference_backend, sample_rows, sparse_attention
 from svg_pack.svg_attention.backends import triton_backend
 
 pytestmark = pytest.mark.skipif(not kernels._jit.interpret_requested(),
@@ -22,7 +22,11 @@ def test_triton_backend_matches_reference_backend(layout, dtype, tol):
         key_bias[0, -3:] = -1e9                       # text padding of element 0
     plan = plan_band(layout, 0.6, 16)
     rows = sample_rows(layout.video_tokens, 16, torch.Generator().manual_seed(1), "cpu")
-    ref_out, ref_labels = svg_attention(q, k, v, layout, plan, rows, backend=reference_backend, key_bias=key_bias)
-    out, labels = svg_attention(q, k, v, layout, plan, rows, backend=triton_backend(), key_bias=key_bias)
-    assert torch.equal(labels, ref_labels)
+    svg = get_pattern("svg")
+    backend = triton_backend()
+    assert all(op in backend.ops for op in svg.ops)
+    ref_out, ref = sparse_attention(q, k, v, layout, plan, pattern=svg, backend=reference_backend, rows=rows,
+                                    key_bias=key_bias)
+    out, got = sparse_attention(q, k, v, layout, plan, pattern=svg, backend=backend, rows=rows, key_bias=key_bias)
+    assert got.labels.dtype == torch.int8 and torch.equal(got.labels, ref.labels)
     torch.testing.assert_close(out.float(), ref_out.float(), rtol=tol, atol=tol)

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from svg_pack.svg_attention import (SVGConfig, VideoLayout, band_density, global_token_index, head_order,
-                                    plan_band, spatial_from_temporal, temporal_from_spatial)
+from svg_pack.svg_attention import (FRAME_MAJOR, POSITION_MAJOR, SVGConfig, VideoLayout, band_density,
+                                    global_token_index, head_order, plan_band, spatial_from_temporal,
+                                    temporal_from_spatial)
 
 
 @pytest.mark.parametrize("frames,frame_tokens", [(1, 7), (3, 5), (21, 1560), (13, 64)])
@@ -17,11 +18,11 @@ def test_permutation_round_trip(frames, frame_tokens):
 
 def test_temporal_order_groups_one_position_across_frames():
     layout = VideoLayout(num_frames=3, frame_tokens=4, prefix_tokens=2, suffix_tokens=5)
-    order = head_order(layout, temporal=True)
+    order = head_order(layout, POSITION_MAJOR)
     # the first three head-order tokens are spatial position 0 of frames 0, 1, 2
     assert order[:3].tolist() == [2 + 0, 2 + 4, 2 + 8]
     assert order[3:6].tolist() == [2 + 1, 2 + 5, 2 + 9]
-    assert head_order(layout, temporal=False).tolist() == list(range(2, 14))
+    assert head_order(layout, FRAME_MAJOR).tolist() == list(range(2, 14))
     assert global_token_index(layout).tolist() == [0, 1, 14, 15, 16, 17, 18]
 
 
@@ -62,7 +63,7 @@ def test_sparsity_zero_covers_everything():
 @pytest.mark.parametrize("kwargs,word", [({"sparsity": 1.5}, "sparsity"), ({"sparsity": -0.1}, "sparsity"),
                                          ({"dense_warmup": 2.0}, "dense_warmup"), ({"dense_blocks": -1}, "dense_blocks"),
                                          ({"sampled_rows": 0}, "sampled_rows"), ({"block_size": 100}, "block_size"),
-                                         ({"backend": "cuda"}, "backend")])
+                                         ({"backend": "cuda"}, "backend"), ({"pattern": "svg3"}, "pattern")])
 def test_config_rejects_bad_values_naming_the_input(kwargs, word):
     with pytest.raises(ValueError, match=word):
         SVGConfig(**kwargs)

@@ -12,7 +12,7 @@ import importlib.util, json, resource, sys, torch
 spec = importlib.util.spec_from_file_location("svg_pack", sys.argv[1] + "/__init__.py",
                                               submodule_search_locations=[sys.argv[1]])
 pack = importlib.util.module_from_spec(spec); sys.modules["svg_pack"] = pack; spec.loader.exec_module(pack)
-from svg_pack.svg_attention import VideoLayout, plan_band, sample_rows, svg_attention
+from svg_pack.svg_attention import VideoLayout, plan_band, sample_rows, sparse_attention
 torch.set_num_threads(2)
 layout = VideoLayout(num_frames=30, frame_tokens=1536, prefix_tokens=0, suffix_tokens=64)   # 46,144 tokens
 heads, dim = 1, 64
@@ -21,7 +21,7 @@ q, k, v = (torch.randn(1, heads, layout.total_tokens, dim, generator=g) for _ in
 plan = plan_band(layout, 0.9, 128)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 rows = sample_rows(layout.video_tokens, 64, torch.Generator().manual_seed(0), "cpu")
-out, temporal = svg_attention(q, k, v, layout, plan, rows)
+out, decision = sparse_attention(q, k, v, layout, plan, rows=rows)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"tokens": layout.total_tokens, "peak_growth_kib": after - before,
                   "finite": bool(torch.isfinite(out).all())}))

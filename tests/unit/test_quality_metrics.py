@@ -74,7 +74,7 @@ def test_head_map_shares_reads_back_the_rendered_counts(tmp_path):
     from svg_pack.bench.quality import e2e_quality
 
     counts = torch.tensor([[[16, 0, 0]] * 4] + [[[4, 16 - k, k] for k in (0, 5, 11, 16)]] * 5)   # [6, 4, 3]
-    image = render_head_map(counts, title="SVG: test")
+    image = render_head_map(counts, ("spatial", "temporal"), title="SVG: test")
     Image.fromarray(image.numpy()).save(tmp_path / "map.png")
     shares = e2e_quality.head_map_shares(tmp_path / "map.png", blocks=6, columns=4)
     np.testing.assert_allclose(shares, (counts / counts.sum(-1, keepdim=True)).numpy(), atol=0.02)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from svg_pack.svg_attention import (VideoLayout, band_attention_reference, global_rows_dense, plan_band,
-                                    profile_reference, sample_rows, svg_attention, temporal_from_spatial)
+                                    profile_reference, sample_rows, sparse_attention, temporal_from_spatial)
 
 
 def naive_svg(q, k, v, layout, width, block, temporal, key_bias=None):
@@ -73,7 +73,7 @@ def test_sparsity_zero_equals_dense_attention(layout):
     plan = plan_band(layout, 0.0, 16)
     assert plan.covers_all
     rows = sample_rows(layout.video_tokens, 8, torch.Generator().manual_seed(0), "cpu")
-    out, _ = svg_attention(q, k, v, layout, plan, rows)
+    out, _ = sparse_attention(q, k, v, layout, plan, rows=rows)
     dense = torch.nn.functional.scaled_dot_product_attention(q, k, v)
     torch.testing.assert_close(out, dense, rtol=1e-5, atol=1e-5)
 
@@ -117,7 +117,8 @@ def test_profiling_is_deterministic_for_a_seed():
     plan = plan_band(layout, 0.75, 16)
     def labels(seed):
         rows = sample_rows(layout.video_tokens, 16, torch.Generator().manual_seed(seed), "cpu")
-        return svg_attention(q, k, v, layout, plan, rows)
+        out, decision = sparse_attention(q, k, v, layout, plan, rows=rows)
+        return out, decision.labels
     (out_a, lab_a), (out_b, lab_b) = labels(3), labels(3)
     assert torch.equal(out_a, out_b) and torch.equal(lab_a, lab_b)
     rows_3 = sample_rows(layout.video_tokens, 16, torch.Generator().manual_seed(3), "cpu")
