@@ -43,7 +43,9 @@ import torch.nn.functional as Fnn
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from kernels import band_attention, band_kept_pairs, global_rows_attention, profile_errors  # noqa: E402
+from kernels import band_attention, global_rows_attention, profile_errors  # noqa: E402
+from svg_attention.budget import kept_pairs  # noqa: E402
+from svg_attention.layout import spatial_from_temporal  # noqa: E402
 
 _band_mod = sys.modules["kernels.band_attention"]
 _prof_mod = sys.modules["kernels.profile"]
@@ -126,7 +128,7 @@ def choose_w(V, G, N, frac):
     nb = -(-V // BS)
     best = None
     for w in range(nb + 1):
-        a = band_kept_pairs(V, G, BS, w) / N**2
+        a = kept_pairs(V, G, BS, w) / N**2
         if best is None or abs(a - frac) < abs(best[1] - frac):
             best = (w, a)
         if a > frac + 0.05:
@@ -304,8 +306,8 @@ def main():
 
         for frac in fractions:
             w, achieved = choose_w(V, G, N, frac)
-            pairs_video = band_kept_pairs(V, G, BS, w, include_global_rows=False) * H * B
-            pairs_all = band_kept_pairs(V, G, BS, w, include_global_rows=True) * H * B
+            pairs_video = kept_pairs(V, G, BS, w, include_global_rows=False) * H * B
+            pairs_all = kept_pairs(V, G, BS, w, include_global_rows=True) * H * B
             ideal = achieved * t_sdpa
             log(f"-- requested {frac:.0%}: w={w} achieved {achieved:.2%}  ideal {ideal:.2f} ms")
             row_common = dict(shape=key, frac=frac, w=w, achieved=achieved, ideal_ms=ideal)
@@ -391,8 +393,7 @@ def main():
                         d = {}
                         for nm in ("q", "k", "v"):
                             t_ = s[nm].contiguous()
-                            ot = torch.arange(V, device=dev)
-                            ot = (ot % F) * P + ot // F
+                            ot = spatial_from_temporal(torch.arange(V, device=dev), F, P)
                             for h in range(H):
                                 if bool(mixed[0, h]):
                                     t_[0, h, :V] = s[nm][0, h, ot]

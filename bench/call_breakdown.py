@@ -18,7 +18,8 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 from attention_bench import choose_w  # noqa: E402
-from kernels import band_attention, band_kept_pairs, global_rows_attention, profile_errors  # noqa: E402
+from kernels import band_attention, global_rows_attention, profile_errors  # noqa: E402
+from svg_attention.budget import kept_pairs  # noqa: E402
 
 
 def timeit(fn, reps=7, warmup=2):
@@ -89,7 +90,7 @@ def d64_configs():
     q, k, v = [x[i].view(1, N, H, D).transpose(1, 2) for i in range(3)]
     out = torch.empty_like(q)
     w, ach = choose_w(V, 0, N, 0.25)
-    flops = 4.0 * D * band_kept_pairs(V, 0, 128, w) * H
+    flops = 4.0 * D * kept_pairs(V, 0, 128, w) * H
     mixed = (torch.rand(1, H, device="cuda") < 0.5)
     print(f"D=64, 24 heads x 32,760 tokens, 25% (w={w}, {ach:.2%}):")
     for cfg in (None,

@@ -9,25 +9,23 @@
 * :func:`triton_support` - whether the Triton path can run for a device / dtype / head_dim.
 
 Importing this package never needs Triton or CUDA: Triton is imported lazily on the first
-kernel launch.  Torch references of both kernels live beside them
-(:func:`band_attention_reference`, :func:`profile_errors_reference`).
+kernel launch.  The plain-torch definitions the kernels reproduce, and are tested against, are
+the one copy in ``svg_attention.reference`` (``band_attention_reference``, ``profile_reference``,
+``global_rows_dense``); the launchers' input checks are in :mod:`kernels.checks`.
 """
 from __future__ import annotations
 
 import torch
 
 from ._jit import interpret_requested
-from .band_attention import band_attention, band_attention_reference, band_config, band_kept_pairs, video_head_order
-from .profile import global_rows_attention, profile_errors, profile_errors_reference
+from .band_attention import band_attention, band_config
+from .checks import DTYPES, HEAD_DIMS, INTERPRETER_DTYPES
+from .profile import global_rows_attention, profile_errors
 
 __all__ = [
     "band_attention",
-    "band_attention_reference",
     "band_config",
-    "band_kept_pairs",
-    "video_head_order",
     "profile_errors",
-    "profile_errors_reference",
     "global_rows_attention",
     "triton_support",
     "svg_profile",
@@ -36,8 +34,8 @@ __all__ = [
 ]
 
 
-# ---- adapters with the signatures of svg_attention.reference (layout: any object with
-# ---- video_start, num_frames, frame_tokens; e.g. svg_attention.layout.VideoLayout)
+# ---- the Triton backend's ops (svg_attention/backends.py), with the signatures of the references in
+# ---- svg_attention.reference (layout: any object with video_start, num_frames, frame_tokens)
 def svg_profile(q, k, v, layout, width, block_size, rows, key_bias=None, scale=None):
     """profile_errors with svg_attention's signature: err float32 [B, H, 2] (spatial, temporal)."""
     return profile_errors(q, k, v, rows, video_start=layout.video_start, num_frames=layout.num_frames,
@@ -45,9 +43,10 @@ def svg_profile(q, k, v, layout, width, block_size, rows, key_bias=None, scale=N
                           key_bias=key_bias, scale=scale)
 
 
-def svg_band_attention(q, k, v, layout, width, block_size, temporal, key_bias=None, scale=None, out=None):
-    """band_attention with svg_attention's signature: writes the video rows of out, returns it."""
-    return band_attention(q, k, v, temporal, video_start=layout.video_start, num_frames=layout.num_frames,
+def svg_band_attention(q, k, v, layout, width, block_size, orders, key_bias=None, scale=None, out=None):
+    """band_attention with svg_attention's signature (``orders`` int8 [B, H]: 0 frame-major, 1
+    position-major, the "svg" pattern's labels): writes the video rows of out, returns it."""
+    return band_attention(q, k, v, orders, video_start=layout.video_start, num_frames=layout.num_frames,
                           frame_tokens=layout.frame_tokens, band_width=width, block_size=block_size,
                           key_bias=key_bias, scale=scale, out=out)
 
@@ -84,9 +83,9 @@ def triton_support(device, dtype, head_dim, allow_interpreter: bool = False) -> 
     except Exception as e:
         return False, f"bad device {device!r}: {e}"
     interp = allow_interpreter and interpret_requested()
-    if head_dim not in (64, 128):
-        return False, f"head_dim {head_dim} not supported (64 or 128)"
-    allowed = (torch.float16, torch.bfloat16) + ((torch.float32,) if interp else ())
+    if head_dim not in HEAD_DIMS:
+        return False, f"head_dim {head_dim} not supported ({' or '.join(map(str, HEAD_DIMS))})"
+    allowed = INTERPRETER_DTYPES if interp else DTYPES
     if dtype not in allowed:
         return False, f"dtype {dtype} not supported ({', '.join(str(d) for d in allowed)})"
     if device.type == "cuda":

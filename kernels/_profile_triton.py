@@ -7,6 +7,13 @@ import triton.language as tl
 
 
 @triton.jit
+def _position_major(x, F, P):
+    # frame-major video index f*P + p -> position-major p*F + f: the in-kernel twin of
+    # svg_attention.layout.temporal_from_spatial
+    return (x % P) * F + x // P
+
+
+@triton.jit
 def _online_update(m, l, acc, s, v, PREC: tl.constexpr):
     # s: [R, BLOCK_N] log2-domain scores, -inf where masked (whole rows may be -inf)
     m_new = tl.maximum(m, tl.max(s, 1))
@@ -54,7 +61,7 @@ def profile_kernel(
         q_tok = (u + VS).to(tl.int64)
     q = tl.load(q_base + q_tok[:, None] * stride_qn + offs_d[None, :], mask=r_ok[:, None], other=0.0)
     qs = u // BS                          # spatial pattern block of the row
-    qt = ((u % P) * F + u // P) // BS     # temporal pattern block: pi(u) = (u % P)*F + u // P
+    qt = _position_major(u, F, P) // BS   # temporal pattern block of the row
 
     m_e = tl.full([BLOCK_R], float("-inf"), tl.float32)
     l_e = tl.zeros([BLOCK_R], tl.float32)
@@ -85,7 +92,7 @@ def profile_kernel(
         if not EXACT_ONLY:
             uvc = tl.where(is_vid, uv, 0)
             ks = uvc // BS
-            kt = ((uvc % P) * F + uvc // P) // BS
+            kt = _position_major(uvc, F, P) // BS
             glob = (~is_vid)[None, :]
             keep_s = glob | (tl.abs(qs[:, None] - ks[None, :]) <= W)
             keep_t = glob | (tl.abs(qt[:, None] - kt[None, :]) <= W)

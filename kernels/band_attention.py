@@ -22,9 +22,11 @@ before Hopper) the gather is fused into the loads too and nothing is copied.
 
 Public functions:
     band_attention(q, k, v, temporal, ...)            -> out   (Triton)
-    band_attention_reference(q, k, v, temporal, ...) -> out   (plain torch, same semantics)
-    video_head_order(...)                              -> token index of each head-order index
-    band_kept_pairs(...)                               -> number of (query, key) pairs computed
+    band_config(...)                                   -> launch config
+
+The plain-torch definition it reproduces is ``svg_attention.reference.band_attention_reference``
+(tests/kernels test against it); the head order is ``svg_attention.layout.head_order`` and the
+pairs it computes ``svg_attention.budget.kept_pairs``. Input checks: kernels/checks.py.
 """
 from __future__ import annotations
 
@@ -36,148 +38,12 @@ from typing import Optional
 import torch
 
 from . import _jit
+from .checks import check_kernel_dtype, check_key_bias, check_labels, check_layout, check_out
 
 __all__ = [
     "band_attention",
-    "band_attention_reference",
-    "video_head_order",
-    "band_kept_pairs",
     "band_config",
 ]
-
-
-# ----------------------------------------------------------------------------------------------
-# checks shared by the launchers
-# ----------------------------------------------------------------------------------------------
-def _check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width):
-    if q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
-        raise ValueError(f"q, k, v must be 4-D [B, H, N, D]; got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
-    if q.shape != k.shape or q.shape != v.shape:
-        raise ValueError(f"q, k, v must have the same shape; got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
-    if q.dtype != k.dtype or q.dtype != v.dtype:
-        raise ValueError(f"q, k, v must share a dtype; got {q.dtype}, {k.dtype}, {v.dtype}")
-    if q.device != k.device or q.device != v.device:
-        raise ValueError("q, k, v must be on one device")
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if t.stride(-1) != 1:
-            raise ValueError(f"{name}: the last dimension must be contiguous (stride 1); got strides {t.stride()}")
-    B, H, N, D = q.shape
-    F, P = int(num_frames), int(frame_tokens)
-    if F <= 0 or P <= 0:
-        raise ValueError(f"num_frames and frame_tokens must be positive; got {F}, {P}")
-    if video_start < 0 or video_start + F * P > N:
-        raise ValueError(f"video [{video_start}, {video_start + F * P}) does not fit in N={N} tokens")
-    bs = int(block_size)
-    if bs < 16 or bs & (bs - 1):
-        raise ValueError(f"block_size must be a power of two >= 16; got {block_size}")
-    if band_width < 0:
-        raise ValueError(f"band_width must be >= 0; got {band_width}")
-    return B, H, N, D
-
-
-def _check_bias(key_bias, B, N, device):
-    if key_bias is None:
-        return None
-    if key_bias.dim() == 1:
-        key_bias = key_bias[None]
-    if key_bias.dim() != 2 or key_bias.shape[0] not in (1, B) or key_bias.shape[1] != N:
-        raise ValueError(f"key_bias must be [B or 1, N] = [{B} or 1, {N}]; got {tuple(key_bias.shape)}")
-    if key_bias.dtype != torch.float32:
-        raise ValueError(f"key_bias must be float32; got {key_bias.dtype}")
-    if key_bias.device != device:
-        raise ValueError("key_bias must be on the device of q")
-    if key_bias.stride(-1) != 1:
-        key_bias = key_bias.contiguous()
-    return key_bias
-
-
-def _check_temporal(temporal, B, H, device):
-    if isinstance(temporal, bool):
-        return torch.full((B, H), temporal, dtype=torch.bool, device=device)
-    temporal = torch.as_tensor(temporal, device=device)
-    if temporal.dim() == 1 and temporal.shape[0] == H:
-        temporal = temporal[None].expand(B, H)
-    if tuple(temporal.shape) != (B, H):
-        raise ValueError(f"temporal must be [B, H] = [{B}, {H}] (bool); got {tuple(temporal.shape)}")
-    return temporal
-
-
-def video_head_order(num_frames: int, frame_tokens: int, temporal: bool, video_start: int = 0,
-                     device=None) -> torch.Tensor:
-    """Token index (int64 [V]) of each head-order video index u for one head kind."""
-    F, P = int(num_frames), int(frame_tokens)
-    u = torch.arange(F * P, device=device)
-    if temporal:
-        return video_start + (u % F) * P + u // F
-    return video_start + u
-
-
-def band_kept_pairs(num_video: int, num_global: int, block_size: int, band_width: int,
-                    include_global_rows: bool = True) -> int:
-    """Exact number of (query, key) pairs the pattern keeps for one head.
-
-    Video rows keep their band plus all ``num_global`` global keys; global rows (computed dense
-    by the caller) keep all N keys when ``include_global_rows``.
-    """
-    V, BS, w = int(num_video), int(block_size), int(band_width)
-    qb = torch.arange(-(-V // BS), dtype=torch.int64)
-    rows = (V - qb * BS).clamp(max=BS)
-    lo = (qb - w).clamp(min=0) * BS
-    hi = ((qb + w + 1) * BS).clamp(max=V)
-    total = int((rows * (hi - lo + int(num_global))).sum())
-    if include_global_rows:
-        total += num_global * (V + num_global)
-    return total
-
-
-# ----------------------------------------------------------------------------------------------
-# torch reference
-# ----------------------------------------------------------------------------------------------
-def band_attention_reference(q, k, v, temporal, *, video_start: int, num_frames: int, frame_tokens: int,
-                             band_width: int, block_size: int = 128, key_bias: Optional[torch.Tensor] = None,
-                             scale: Optional[float] = None, out: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Plain-torch reference of :func:`band_attention` (fp32 math, fp64 for fp64 inputs; block by block).
-
-    q, k, v: [B, H, N, D]; temporal: bool [B, H]; key_bias: float32 [B or 1, N] or None.
-    Returns ``out`` ([B, H, N, D], dtype of q) with the video rows written; the global rows of a
-    freshly allocated ``out`` are zero, those of a passed ``out`` are left untouched.
-    """
-    B, H, N, D = _check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
-    key_bias = _check_bias(key_bias, B, N, q.device)
-    temporal = _check_temporal(temporal, B, H, q.device).cpu()
-    F, P, BS, w = int(num_frames), int(frame_tokens), int(block_size), int(band_width)
-    V = F * P
-    scale = 1.0 / math.sqrt(D) if scale is None else float(scale)
-    if out is None:
-        out = torch.zeros_like(q)
-    cdt = torch.float64 if q.dtype == torch.float64 else torch.float32
-    dev = q.device
-    glob = torch.cat([torch.arange(video_start, device=dev), torch.arange(video_start + V, N, device=dev)])
-    orders = {t: video_head_order(F, P, t, video_start, dev) for t in (False, True)}
-    nb = -(-V // BS)
-    for b in range(B):
-        bias_g = None
-        if key_bias is not None and glob.numel():
-            bias_g = key_bias[b if key_bias.shape[0] > 1 else 0, glob].to(cdt)
-        for h in range(H):
-            order = orders[bool(temporal[b, h])]
-            qv = q[b, h, order].to(cdt)
-            kv = k[b, h, order].to(cdt)
-            vv = v[b, h, order].to(cdt)
-            kg = k[b, h, glob].to(cdt)
-            vg = v[b, h, glob].to(cdt)
-            res = torch.empty(V, D, dtype=cdt, device=dev)
-            for qb in range(nb):
-                r0, r1 = qb * BS, min(V, (qb + 1) * BS)
-                lo, hi = max(0, qb - w) * BS, min(V, (qb + w + 1) * BS)
-                kk = torch.cat([kv[lo:hi], kg])
-                vvv = torch.cat([vv[lo:hi], vg])
-                s = (qv[r0:r1] @ kk.T) * scale
-                if bias_g is not None:
-                    s[:, hi - lo:] += bias_g
-                res[r0:r1] = torch.softmax(s, dim=-1) @ vvv
-            out[b, h, order] = res.to(out.dtype)
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -302,26 +168,13 @@ def band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, temporal, 
     Returns:
         out.
     """
-    B, H, N, D = _check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
+    B, H, N, D = check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
     mod = _jit.load_for("_band_triton", q)
     interp = mod.INTERPRETED
-    if not interp:
-        if q.dtype not in (torch.float16, torch.bfloat16):
-            raise ValueError(f"band_attention on CUDA needs fp16/bf16 q/k/v; got {q.dtype}")
-    elif q.dtype not in (torch.float16, torch.bfloat16, torch.float32):
-        raise ValueError(f"band_attention needs fp16/bf16/fp32; got {q.dtype}")
-    if D not in (64, 128):
-        raise ValueError(f"band_attention supports head_dim 64 or 128; got {D}")
-    key_bias = _check_bias(key_bias, B, N, q.device)
-    temporal = _check_temporal(temporal, B, H, q.device)
-    if out is None:
-        out = torch.empty_like(q)
-    else:
-        if tuple(out.shape) != (B, H, N, D) or out.dtype != q.dtype or out.device != q.device:
-            raise ValueError(f"out must be [{B}, {H}, {N}, {D}] {q.dtype} on {q.device}; got "
-                             f"{tuple(out.shape)} {out.dtype} {out.device}")
-        if out.stride(-1) != 1:
-            raise ValueError(f"out: the last dimension must be contiguous; got strides {out.stride()}")
+    check_kernel_dtype(q, interp, "band_attention")
+    key_bias = check_key_bias(key_bias, B, N, q.device)
+    temporal = check_labels(temporal, B, H, q.device)
+    out = torch.empty_like(q) if out is None else check_out(out, q)
     F, P, BS, w = int(num_frames), int(frame_tokens), int(block_size), int(band_width)
     V = F * P
     G = N - V

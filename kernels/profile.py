@@ -5,15 +5,17 @@ for each (b, h) compute the exact attention output of those rows over ALL N keys
 ``key_bias`` on the global keys), and the outputs under
 
 * the spatial rule: keep video keys u' with ``|u // BS - u' // BS| <= w``, plus all globals;
-* the temporal rule: with ``pi(x) = (x % P)*F + x // P`` keep video keys u' with
-  ``|pi(u) // BS - pi(u') // BS| <= w``, plus all globals;
+* the temporal rule: with ``pi`` the position-major index (``svg_attention.layout.temporal_from_spatial``)
+  keep video keys u' with ``|pi(u) // BS - pi(u') // BS| <= w``, plus all globals;
 
 and return ``err [B, H, 2]`` float32: the mean over rows and D of the squared difference to the
 exact output, for (spatial, temporal).  The caller labels a head temporal iff err_t < err_s.
 
 The Triton kernel makes one pass over the keys with three online softmaxes (the keys are split
 across programs, flash-decoding style); the partial states are merged and the errors reduced in
-torch.  Nothing of size N x N is built (the reference builds R x N).
+torch.  Nothing of size N x N is built.  The plain-torch definition it reproduces is
+``svg_attention.reference.profile_reference`` (tests/kernels test against it; it builds R x N);
+input checks: kernels/checks.py.
 """
 from __future__ import annotations
 
@@ -23,64 +25,12 @@ from typing import Optional
 import torch
 
 from . import _jit
-from .band_attention import _check_bias, _check_layout
+from .checks import check_kernel_dtype, check_key_bias, check_layout, check_out, check_rows
 
-__all__ = ["profile_errors", "profile_errors_reference", "global_rows_attention"]
+__all__ = ["profile_errors", "global_rows_attention"]
 
 _SM_COUNT: dict = {}
 LAST_LAUNCH: dict = {}  # last compiled kernel (diagnostics: n_regs, n_spills)
-
-
-def _check_rows(rows, V, device):
-    rows = torch.as_tensor(rows, device=device)
-    if rows.dim() != 1 or rows.numel() == 0:
-        raise ValueError(f"rows must be a non-empty 1-D tensor of video indices; got shape {tuple(rows.shape)}")
-    if rows.dtype not in (torch.int32, torch.int64):
-        raise ValueError(f"rows must be int32/int64; got {rows.dtype}")
-    return rows
-
-
-def profile_errors_reference(q, k, v, rows, *, video_start: int, num_frames: int, frame_tokens: int,
-                             band_width: int, block_size: int = 128, key_bias: Optional[torch.Tensor] = None,
-                             scale: Optional[float] = None) -> torch.Tensor:
-    """Plain-torch reference of :func:`profile_errors` (fp32 math, fp64 for fp64 inputs; R x N masks only).
-
-    q, k, v: [B, H, N, D]; rows: int [R] frame-major video indices; key_bias float32 [B or 1, N].
-    Returns err float32 [B, H, 2] (spatial, temporal).
-    """
-    B, H, N, D = _check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
-    key_bias = _check_bias(key_bias, B, N, q.device)
-    F, P, BS, w = int(num_frames), int(frame_tokens), int(block_size), int(band_width)
-    V = F * P
-    rows = _check_rows(rows, V, q.device).long()
-    scale = 1.0 / math.sqrt(D) if scale is None else float(scale)
-    dev = q.device
-    tok = torch.arange(N, device=dev)
-    uv = tok - video_start
-    is_vid = (uv >= 0) & (uv < V)
-    uvc = torch.where(is_vid, uv, torch.zeros_like(uv))
-    pi = lambda x: (x % P) * F + x // P  # noqa: E731
-    keep_s = (~is_vid)[None] | ((rows[:, None] // BS - uvc[None] // BS).abs() <= w)
-    keep_t = (~is_vid)[None] | ((pi(rows)[:, None] // BS - pi(uvc)[None] // BS).abs() <= w)
-    cdt = torch.float64 if q.dtype == torch.float64 else torch.float32
-    err = torch.empty(B, H, 2, dtype=cdt, device=dev)
-    for b in range(B):
-        bias = None
-        if key_bias is not None:
-            kb = key_bias[b if key_bias.shape[0] > 1 else 0].to(cdt)
-            bias = torch.where(is_vid, torch.zeros_like(kb), kb)
-        for h in range(H):
-            qr = q[b, h, video_start + rows].to(cdt)
-            s = (qr @ k[b, h].to(cdt).T) * scale
-            if bias is not None:
-                s = s + bias[None]
-            vv = v[b, h].to(cdt)
-            o_e = torch.softmax(s, -1) @ vv
-            o_s = torch.softmax(s.masked_fill(~keep_s, float("-inf")), -1) @ vv
-            o_t = torch.softmax(s.masked_fill(~keep_t, float("-inf")), -1) @ vv
-            err[b, h, 0] = ((o_s - o_e) ** 2).mean()
-            err[b, h, 1] = ((o_t - o_e) ** 2).mean()
-    return err.float()
 
 
 # tuned on the H200 (bench/NOTES.md): small key tiles keep the three accumulators in registers,
@@ -104,9 +54,8 @@ def profile_errors(q, k, v, rows, *, video_start: int, num_frames: int, frame_to
     Returns:
         err float32 [B, H, 2]: (spatial, temporal) mean squared error against exact attention.
     """
-    B, H, N, D = _check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
-    V = int(num_frames) * int(frame_tokens)
-    rows = _check_rows(rows, V, q.device)
+    B, H, N, D = check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
+    rows = check_rows(rows, q.device)
     MP, LP, AP, R = _launch(q, k, v, rows, video_start, num_frames, frame_tokens, band_width, block_size,
                             key_bias, scale, splits, config, exact_only=False)
     return _merge_errors(MP, LP, AP, R).view(B, H, 2)
@@ -123,12 +72,9 @@ def global_rows_attention(q, k, v, out=None, *, video_start: int, num_frames: in
     global keys only, as in band_attention.  Writes the global rows of ``out`` ([B, H, N, D],
     allocated if None; video rows untouched) and returns it.
     """
-    B, H, N, D = _check_layout(q, k, v, video_start, num_frames, frame_tokens, 128, 0)
+    B, H, N, D = check_layout(q, k, v, video_start, num_frames, frame_tokens, 128, 0)
     V = int(num_frames) * int(frame_tokens)
-    if out is None:
-        out = torch.empty_like(q)
-    elif tuple(out.shape) != (B, H, N, D) or out.dtype != q.dtype or out.device != q.device:
-        raise ValueError(f"out must be [{B}, {H}, {N}, {D}] {q.dtype}; got {tuple(out.shape)} {out.dtype}")
+    out = torch.empty_like(q) if out is None else check_out(out, q)
     segs = [(a, b) for a, b in ((0, int(video_start)), (int(video_start) + V, N)) if b > a]
     if not segs:
         return out
@@ -153,12 +99,8 @@ def _launch(q, k, v, rows, video_start, num_frames, frame_tokens, band_width, bl
     B, H, N, D = q.shape
     mod = _jit.load_for("_profile_triton", q)
     interp = mod.INTERPRETED
-    allowed = (torch.float16, torch.bfloat16) + ((torch.float32,) if interp else ())
-    if q.dtype not in allowed:
-        raise ValueError(f"the profiling kernel needs {allowed}; got {q.dtype}")
-    if D not in (64, 128):
-        raise ValueError(f"the profiling kernel supports head_dim 64 or 128; got {D}")
-    key_bias = _check_bias(key_bias, B, N, q.device)
+    check_kernel_dtype(q, interp, "the profiling kernel")
+    key_bias = check_key_bias(key_bias, B, N, q.device)
     F, P, BS, w = int(num_frames), int(frame_tokens), int(block_size), int(band_width)
     V = F * P
     rows = rows.to(torch.int32).contiguous()

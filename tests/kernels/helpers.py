@@ -3,6 +3,13 @@ import math
 
 import torch
 
+from svg_pack.svg_attention import VideoLayout, head_order
+
+
+def video_layout(F, P, pre, N):
+    """The VideoLayout of N tokens: ``pre`` global tokens, F x P video tokens, the rest after."""
+    return VideoLayout(F, P, pre, N - pre - F * P)
+
 
 def make_qkv(B, H, N, D, dtype, device="cpu", seed=0, layout="bnhd", scale=1.0):
     """q, k, v as [B, H, N, D] views of ComfyUI-style [B, N, H*D] storage (strided)."""
@@ -14,13 +21,6 @@ def make_qkv(B, H, N, D, dtype, device="cpu", seed=0, layout="bnhd", scale=1.0):
     return [x[i] for i in range(3)]
 
 
-def head_order(F, P, temporal, video_start):
-    u = torch.arange(F * P)
-    if temporal:
-        return video_start + (u % F) * P + u // F
-    return video_start + u
-
-
 def naive_band(q, k, v, temporal, video_start, F, P, BS, w, key_bias=None, scale=None):
     """Dense N x N masked softmax (tiny sizes only); returns video rows [B, H, V, D] fp64 in token order."""
     B, H, N, D = q.shape
@@ -30,7 +30,7 @@ def naive_band(q, k, v, temporal, video_start, F, P, BS, w, key_bias=None, scale
     for b in range(B):
         for h in range(H):
             t = bool(temporal[b, h])
-            order = head_order(F, P, t, video_start)
+            order = head_order(video_layout(F, P, video_start, N), t)
             pos = torch.full((N,), -1, dtype=torch.long)  # head-order index of each token, -1 global
             pos[order] = torch.arange(V)
             is_vid = pos >= 0

@@ -7,10 +7,11 @@ import sys
 import pytest
 import torch
 
-from helpers import make_bias, make_qkv, naive_band
+from helpers import make_bias, make_qkv, naive_band, video_layout
 
 import svg_pack.kernels as kernels
-from svg_pack.kernels import band_attention, band_attention_reference, band_kept_pairs
+from svg_pack.kernels import band_attention
+from svg_pack.svg_attention import band_attention_reference, head_order, kept_pairs
 
 pytestmark = pytest.mark.skipif(not kernels._jit.interpret_requested(),
                                 reason="CPU kernel tests need TRITON_INTERPRET=1 (set by conftest unless -m gpu)")
@@ -29,8 +30,7 @@ def test_reference_matches_naive(pre, suf, w):
     V, N = _layout(F, P, pre, suf)
     q, k, v = make_qkv(2, 2, N, 64, torch.float64, seed=w + pre)
     bias = make_bias(2, N, pre, V) if (pre or suf) else None
-    ref = band_attention_reference(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=w, block_size=BS, key_bias=bias)
+    ref = band_attention_reference(q, k, v, video_layout(F, P, pre, N), w, BS, LABELS, key_bias=bias)
     nai = naive_band(q, k, v, LABELS, pre, F, P, BS, w, key_bias=bias)
     torch.testing.assert_close(ref[:, :, pre:pre + V].double(), nai, rtol=1e-9, atol=1e-9)
     # global rows of a fresh out are zero (not computed)
@@ -42,8 +42,7 @@ def test_reference_full_band_is_dense():
     V, N = _layout(F, P, pre, suf)
     q, k, v = make_qkv(2, 2, N, 64, torch.float64, seed=3)
     bias = make_bias(2, N, pre, V)
-    ref = band_attention_reference(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=100, block_size=BS, key_bias=bias)
+    ref = band_attention_reference(q, k, v, video_layout(F, P, pre, N), 100, BS, LABELS, key_bias=bias)
     glob_bias = bias.clone()
     glob_bias[:, pre:pre + V] = 0
     s = q.double() @ k.double().transpose(-1, -2) / math.sqrt(64) + glob_bias[:, None, None, :]
@@ -73,8 +72,8 @@ def test_band_kernel_matches_reference(F, P, pre, suf, w, dtype):
     bias = make_bias(2, N, pre, V) if (pre or suf) else None
     out = band_attention(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P,
                          band_width=w, block_size=BS, key_bias=bias)
-    ref = band_attention_reference(q.float(), k.float(), v.float(), LABELS, video_start=pre, num_frames=F,
-                                   frame_tokens=P, band_width=w, block_size=BS, key_bias=bias)
+    ref = band_attention_reference(q.float(), k.float(), v.float(), video_layout(F, P, pre, N), w, BS, LABELS,
+                                   key_bias=bias)
     sl = slice(pre, pre + V)
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-3)
     torch.testing.assert_close(out[:, :, sl].float(), ref[:, :, sl], **tol)
@@ -92,8 +91,7 @@ def test_band_kernel_d128_bias_broadcast_and_out_untouched():
     res = band_attention(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
                          block_size=BS, key_bias=bias, out=out)
     assert res.data_ptr() == out.data_ptr()
-    ref = band_attention_reference(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=w, block_size=BS, key_bias=bias)
+    ref = band_attention_reference(q, k, v, video_layout(F, P, pre, N), w, BS, temporal, key_bias=bias)
     sl = slice(pre, pre + V)
     torch.testing.assert_close(out[:, :, sl], ref[:, :, sl], rtol=1e-4, atol=1e-5)
     assert torch.isnan(out[:, :, :pre]).all() and torch.isnan(out[:, :, pre + V:]).all()
@@ -127,7 +125,7 @@ def test_kept_pairs_counts_the_mask():
         pos = torch.arange(V)
         band = ((pos[:, None] // BS - pos[None, :] // BS).abs() <= w).sum().item()
         expect = band + V * (pre + suf) + (pre + suf) * N
-        assert band_kept_pairs(V, pre + suf, BS, w) == expect
+        assert kept_pairs(V, pre + suf, BS, w) == expect
 
 
 @pytest.mark.parametrize("bad", ["shape", "dtype", "stride", "head_dim", "layout", "block", "bias", "labels"])
@@ -187,7 +185,7 @@ def test_tma_path_and_gather_in_interpreter():
     """The GPU default path (head-ordered K/V copies + tensor-descriptor loads) run by the interpreter."""
     import sys
 
-    from svg_pack.kernels import _jit, video_head_order
+    from svg_pack.kernels import _jit
     ba = sys.modules["svg_pack.kernels.band_attention"]
     mod = _jit.load("_band_triton")
     F, P, pre, suf, BS, w = 5, 27, 7, 9, 16, 1
@@ -197,7 +195,7 @@ def test_tma_path_and_gather_in_interpreter():
     descs = ba._tma_descriptors(mod, k, v, temp_i, pre, F, P, V, 16)
     for b in range(2):
         for h in range(2):
-            order = video_head_order(F, P, bool(LABELS[b, h]), pre)
+            order = head_order(video_layout(F, P, pre, N), int(LABELS[b, h]))
             assert torch.equal(descs["KT_DESC"].base[b, h], k[b, h, order])
             assert torch.equal(descs["VT_DESC"].base[b, h], v[b, h, order])
     out = torch.zeros_like(q)
@@ -208,30 +206,26 @@ def test_tma_path_and_gather_in_interpreter():
         v.stride(0), v.stride(1), v.stride(2), out.stride(0), out.stride(1), out.stride(2), 0,
         2, pre, F, P, V, N - V, w, 1.4426950408889634 / 8.0,
         BS=BS, BLOCK_M=16, BLOCK_N=16, HEAD_DIM=64, HAS_BIAS=False, PREC="ieee", TMA=True, WS=False, **descs)
-    ref = band_attention_reference(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=w, block_size=BS)
+    ref = band_attention_reference(q, k, v, video_layout(F, P, pre, N), w, BS, LABELS)
     torch.testing.assert_close(out[:, :, pre:pre + V], ref[:, :, pre:pre + V], rtol=1e-4, atol=1e-5)
 
 
 def test_svg_adapters_match_the_reference():
-    """kernels.svg_* take svg_attention's (layout, width, block_size) signature."""
-    from types import SimpleNamespace
-
-    from svg_pack.kernels import profile_errors_reference, svg_band_attention, svg_global_rows, svg_profile
+    """kernels.svg_* (the Triton backend's ops) take svg_attention's (layout, width, block_size) signature."""
+    from svg_pack.kernels import svg_band_attention, svg_global_rows, svg_profile
+    from svg_pack.svg_attention import profile_reference
     F, P, pre, suf, BS, w = 3, 20, 5, 6, 16, 1
     V, N = _layout(F, P, pre, suf)
-    layout = SimpleNamespace(video_start=pre, num_frames=F, frame_tokens=P)
+    layout = video_layout(F, P, pre, N)
     q, k, v = make_qkv(2, 2, N, 64, torch.float32, seed=2)
     bias = make_bias(2, N, pre, V)
     rows = torch.tensor([1, 17, 40, 59])
     err = svg_profile(q, k, v, layout, w, BS, rows, key_bias=bias)
-    ref = profile_errors_reference(q, k, v, rows, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=w, block_size=BS, key_bias=bias)
+    ref = profile_reference(q, k, v, layout, w, BS, rows, key_bias=bias)
     torch.testing.assert_close(err, ref, rtol=1e-4, atol=1e-8)
     out = svg_band_attention(q, k, v, layout, w, BS, LABELS, key_bias=bias)
     out = svg_global_rows(q, k, v, layout, key_bias=bias, out=out)
-    expect = band_attention_reference(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P,
-                                      band_width=w, block_size=BS, key_bias=bias)
+    expect = band_attention_reference(q, k, v, video_layout(F, P, pre, N), w, BS, LABELS, key_bias=bias)
     torch.testing.assert_close(out[:, :, pre:pre + V], expect[:, :, pre:pre + V], rtol=1e-4, atol=1e-5)
     gb = bias.clone()
     gb[:, pre:pre + V] = 0

@@ -6,11 +6,11 @@ Skipped on CPU; their CPU counterparts are in test_band_attention.py and test_pr
 import pytest
 import torch
 
-from helpers import make_bias
+from helpers import make_bias, video_layout
 
 import svg_pack.kernels as kernels
-from svg_pack.kernels import (band_attention, band_attention_reference, global_rows_attention, profile_errors,
-                     profile_errors_reference)
+from svg_pack.kernels import band_attention, global_rows_attention, profile_errors
+from svg_pack.svg_attention import band_attention_reference, profile_reference
 
 _CUDA = torch.cuda.is_available()
 pytestmark = [
@@ -47,8 +47,7 @@ def wan_case():
     B, H, D, F, P = 2, 2, 128, 21, 1560
     q, k, v = _qkv(B, H, F * P, D, torch.bfloat16, seed=0)
     temporal = torch.tensor([[True, False], [False, True]], device="cuda")
-    ref = {w: band_attention_reference(q, k, v, temporal, video_start=0, num_frames=F, frame_tokens=P,
-                                       band_width=w, block_size=128) for w in (2, 30)}
+    ref = {w: band_attention_reference(q, k, v, video_layout(F, P, 0, F * P), w, 128, temporal) for w in (2, 30)}
     return q, k, v, temporal, ref
 
 
@@ -84,8 +83,7 @@ def test_band_d64_globals_bias(dtype):
     out = store.view(B, N, H, D).transpose(1, 2)
     band_attention(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
                    block_size=128, key_bias=bias, out=out)
-    ref = band_attention_reference(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=w, block_size=128, key_bias=bias)
+    ref = band_attention_reference(q, k, v, video_layout(F, P, pre, N), w, 128, temporal, key_bias=bias)
     sl = slice(pre, pre + V)
     assert _rel(out[:, :, sl], ref[:, :, sl]) < 1e-2
     assert torch.isnan(out[:, :, :pre]).all() and torch.isnan(out[:, :, pre + V:]).all()
@@ -101,8 +99,7 @@ def test_profile_bf16(D, pre, suf):
     rows = torch.randperm(V, device="cuda")[:R]
     err = profile_errors(q, k, v, rows, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
                          block_size=128, key_bias=bias)
-    ref = profile_errors_reference(q, k, v, rows, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=w, block_size=128, key_bias=bias)
+    ref = profile_reference(q, k, v, video_layout(F, P, pre, N), w, 128, rows, key_bias=bias)
     torch.testing.assert_close(err, ref, rtol=5e-2, atol=1e-7)
 
 
@@ -115,7 +112,8 @@ def test_band_pointer_path_d64_globals(temporal):
     q, k, v = _qkv(B, H, N, D, torch.bfloat16, seed=3)
     cfg = dict(BLOCK_M=128, BLOCK_N=128, num_warps=8, num_stages=3, TMA=False)
     out = band_attention(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P, band_width=w, config=cfg)
-    ref = band_attention_reference(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P, band_width=w)
+    labels = torch.full((B, H), temporal, device="cuda")
+    ref = band_attention_reference(q, k, v, video_layout(F, P, pre, N), w, 128, labels)
     assert _rel(out[:, :, pre:pre + V], ref[:, :, pre:pre + V]) < 1e-2
 
 

@@ -1,13 +1,15 @@
-"""CPU tests of the head profiling kernel (Triton interpreter) and its torch reference."""
+"""CPU tests of the head profiling kernel (Triton interpreter) and its torch reference
+(svg_attention.reference.profile_reference, the one definition)."""
 import math
 
 import pytest
 import torch
 
-from helpers import head_order, make_bias, make_qkv
+from helpers import make_bias, make_qkv, video_layout
 
 import svg_pack.kernels as kernels
-from svg_pack.kernels import profile_errors, profile_errors_reference
+from svg_pack.kernels import profile_errors
+from svg_pack.svg_attention import head_order, profile_reference
 
 pytestmark = pytest.mark.skipif(not kernels._jit.interpret_requested(),
                                 reason="CPU kernel tests need TRITON_INTERPRET=1 (set by conftest unless -m gpu)")
@@ -27,7 +29,7 @@ def _naive_errors(q, k, v, rows, pre, F, P, BS, w, bias):
                 s = s + kb[None]
             vv = v[b, h].double()
             for j, temporal in enumerate((False, True)):
-                order = head_order(F, P, temporal, pre)
+                order = head_order(video_layout(F, P, pre, N), temporal)
                 pos = torch.full((N,), -1, dtype=torch.long)
                 pos[order] = torch.arange(V)
                 tot = 0.0
@@ -49,8 +51,7 @@ def test_reference_matches_naive():
     q, k, v = make_qkv(2, 2, N, 64, torch.float64, seed=1)
     bias = make_bias(2, N, pre, V)
     rows = torch.tensor([0, 5, 17, 33, V - 1])
-    ref = profile_errors_reference(q, k, v, rows, video_start=pre, num_frames=F, frame_tokens=P,
-                                   band_width=w, block_size=BS, key_bias=bias)
+    ref = profile_reference(q, k, v, video_layout(F, P, pre, N), w, BS, rows, key_bias=bias)
     nai = _naive_errors(q, k, v, rows, pre, F, P, BS, w, bias)
     torch.testing.assert_close(ref.double(), nai, rtol=1e-5, atol=1e-12)
 
@@ -75,8 +76,7 @@ def test_profile_kernel_matches_reference(F, P, pre, suf, w, R, dtype, splits):
     rows = torch.randperm(V, generator=torch.Generator().manual_seed(R))[:R]
     err = profile_errors(q, k, v, rows, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
                          block_size=BS, key_bias=bias, splits=splits)
-    ref = profile_errors_reference(q.float(), k.float(), v.float(), rows, video_start=pre, num_frames=F,
-                                   frame_tokens=P, band_width=w, block_size=BS, key_bias=bias)
+    ref = profile_reference(q.float(), k.float(), v.float(), video_layout(F, P, pre, N), w, BS, rows, key_bias=bias)
     assert err.shape == (2, 2, 2) and err.dtype == torch.float32
     rtol = 1e-4 if dtype == torch.float32 else 3e-2
     torch.testing.assert_close(err, ref, rtol=rtol, atol=1e-7)
