@@ -12,9 +12,9 @@ What is recorded (outputs of one machine and torch build; the files stay outside
   before the video), both, batch 2, a ragged last block, fp32 / fp16 / bf16, ComfyUI-style strided
   [B, N, H*D] views written into a strided ``out``;
 * ``node/<case>`` (with ``--comfyui``): a tiny random-weight Wan 2.1 T2V (batch 2, CFG), a
-  HunyuanVideo (text padding mask) and a Wan with a reference-image prefix, built with ComfyUI's classes (tests/comfy/conftest.py), sampled
-  through ``comfy.sample.sample`` with the node on the reference backend: the latent, the labels of
-  every sparse call and the run summary.
+  HunyuanVideo (text padding mask) and a Wan with a reference-image prefix, built with ComfyUI's
+  classes (tests/comfy/conftest.py), sampled through ``comfy.sample.sample`` with the node on the
+  reference backend: the latent, the labels of every sparse call and the run summary.
 
 Labels are stored as int8 (0 spatial, 1 temporal) whatever type the code returns.
 """
@@ -29,7 +29,6 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGE = "svg_pack"
 
 # (name, layout (F, P, prefix, suffix), batch, heads, head_dim, dtype, sparsity, block_size, bias, rows)
 ATTENTION_CASES = [
@@ -41,14 +40,14 @@ ATTENTION_CASES = [
 ]
 
 
-def import_pack():
-    if PACKAGE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(PACKAGE, REPO / "__init__.py",
-                                                      submodule_search_locations=[str(REPO)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[PACKAGE] = module
-        spec.loader.exec_module(module)
-    return sys.modules[PACKAGE]
+def load(relative: str):
+    """A module of this repository's tests by path (tests/conftest.py loads the pack as ``svg_pack``;
+    tests/comfy/ holds the in-process ComfyUI host and the tiny model configs)."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location("svg_bitwise_" + path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---- the two places that speak the API under test
@@ -92,22 +91,15 @@ def attention_results() -> dict:
 
 
 def node_results(comfyui: Path) -> dict:
-    sys.path.insert(0, str(REPO / "tests" / "comfy"))
-    spec = importlib.util.spec_from_file_location("svg_bitwise_comfy_host", REPO / "tests" / "comfy" / "conftest.py")
-    conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conftest)
-    host = conftest.Host(comfyui.resolve())
+    host = load("tests/comfy/conftest.py").Host(comfyui.resolve())
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
-    wan = dict(model_type="t2v", dim=256, ffn_dim=256, num_heads=2, num_layers=2, in_dim=16, out_dim=16,
-               text_dim=4096, freq_dim=256)
-    hunyuan = dict(image_model="hunyuan_video", in_channels=16, out_channels=16, vec_in_dim=768,
-                   context_in_dim=4096, hidden_size=256, mlp_ratio=2.0, num_heads=2, depth=1,
-                   depth_single_blocks=1, axes_dim=[16, 56, 56], theta=256, patch_size=[1, 2, 2],
-                   qkv_bias=True, guidance_embed=False, byt5=False, meanflow=False,
-                   use_cond_type_embedding=False, vision_in_dim=None)
-    context = lambda tokens, seed: torch.randn(1, tokens, 4096, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    tiny = load("tests/comfy/test_reliability.py")     # the tiny Wan / HunyuanVideo configs
+    wan, hunyuan = tiny.WAN, tiny.HUNYUAN
     results = {}
+
+    def context(tokens, seed):
+        return torch.randn(1, tokens, 4096, generator=torch.Generator().manual_seed(seed))
 
     def record(name, model, latent, positive, negative, cfg):
         out = host.sample(model, latent, positive, negative, steps=4, cfg=cfg, seed=5)
@@ -167,7 +159,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.command == "compare":
         return compare(torch.load(a.before), torch.load(a.after))
-    import_pack()
+    load("tests/conftest.py")
     results = attention_results()
     if a.comfyui is not None:
         results.update(node_results(a.comfyui))
