@@ -43,9 +43,8 @@ from typing import TYPE_CHECKING, Optional, Protocol, Union, runtime_checkable
 
 import torch
 
-if TYPE_CHECKING:  # annotations only: no import cycle with config / backends
+if TYPE_CHECKING:  # annotations only (config.py imports the registry: its SVGConfig is not imported here)
     from ..backends import Backend
-    from ..config import SVGConfig
     from ..layout import VideoLayout
 
 
@@ -124,7 +123,7 @@ class Pattern(Protocol):
     label_names: tuple
     ops: tuple
 
-    def plan(self, layout: "VideoLayout", config: "SVGConfig") -> PatternPlan: ...
+    def plan(self, layout: "VideoLayout", config) -> PatternPlan: ...   # config: svg_attention.SVGConfig
 
     def new_run_state(self) -> object: ...
 
