@@ -29,7 +29,10 @@ know nothing else about it; a pattern is chosen by name (``SVGConfig.pattern``, 
 ``new_run_state() -> object | None``
     Per-run state (e.g. SVG2's centroid cache per block), kept by the run (nodes/patch.py SVGRun)
     and passed back in ``ctx.run_state``; dropped when the run ends. May define
-    ``memory_bytes() -> int``: the run summary then reports it as ``run_state_bytes``.
+    ``memory_bytes() -> int``: the run summary then reports it as ``run_state_bytes``. The calls of
+    one run may come from several threads and devices (a CFG split over GPUs) and from several
+    batch compositions (cond and uncond together or apart): key entries by ``ctx.block_index``, the
+    device and what the entry describes, never by call order.
 ``attend(q, k, v, layout, plan, ctx: AttendContext) -> PatternDecision``
     q, k, v: [B, H, N, D] views (any strides, last dim contiguous), one dtype and device, N =
     layout.total_tokens. Writes every row of ``ctx.out`` ([B, H, N, D]: video rows by the pattern,
