@@ -114,13 +114,13 @@ def test_cond_and_uncond_batched_together_and_apart(host, hunyuan):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
 def test_model_dtypes(host, dtype, monkeypatch):
     seen = set()
-    real = host.patch.svg_attention
+    real = host.patch.sparse_attention
 
     def spy(q, *args, **kwargs):
         seen.add(q.dtype)
         return real(q, *args, **kwargs)
 
-    monkeypatch.setattr(host.patch, "svg_attention", spy)
+    monkeypatch.setattr(host.patch, "sparse_attention", spy)
     model = host.build("WAN21_T2V", WAN, seed=3, dtype=dtype)
     patched = host.svg(model)
     out = host.sample(patched, video(), cond(context()))
