@@ -10,7 +10,7 @@ the bench prompt / decoder nodes in place of the text encoder and VAE
 same seed: without the SVG node (dense) and with it (sparsity 0.75, the node's defaults).
 Results in out/:
 
-    out/main_job_side_by_side.gif   dense | SVG, with the PSNR / SSIM against dense and both times
+    out/main_job_side_by_side.gif   dense | SVG, the prompt above, PSNR / SSIM against dense below
     out/main_job.json               settings, PSNR, SSIM, seconds of both prompts, SVG run summary
     out/main_job_server.log         the server's log
 

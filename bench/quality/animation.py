@@ -57,7 +57,7 @@ def side_by_side(videos, labels, path: Path, title: str, notes=(), min_side: int
     margin = gap
     canvas_w = len(videos) * side_w + (len(videos) + 1) * gap
     y_title = margin
-    y_labels = y_title + line(title_font) + line(note_font)      # title, a line with the frame counter
+    y_labels = y_title + line(title_font) + margin // 2             # the title line (prompt, frame counter)
     y_videos = y_labels + line(label_font)
     y_notes = y_videos + side_h + margin // 2
     canvas_h = y_notes + len(notes) * line(note_font) + margin // 2
@@ -67,7 +67,8 @@ def side_by_side(videos, labels, path: Path, title: str, notes=(), min_side: int
         canvas = Image.new("RGB", (canvas_w, canvas_h), BACKGROUND)
         draw = ImageDraw.Draw(canvas)
         draw.text((gap, y_title), title, font=title_font, fill=INK)
-        draw.text((gap, y_title + line(title_font)), f"frame {t + 1} of {frames}", font=note_font, fill=GREY)
+        draw.text((canvas_w - gap, y_title + title_font.size), f"frame {t + 1} of {frames}", font=note_font,
+                  fill=GREY, anchor="rs")                           # right-aligned, on the title's baseline
         for i, (video, label) in enumerate(zip(big, labels)):
             x = gap + i * (side_w + gap)
             draw.text((x + side_w // 2, y_labels), label, font=label_font, fill=INK, anchor="mt")
