@@ -165,14 +165,14 @@ def ensure_venv(venv: Path = VENV) -> Path:
         log(f"venv up to date: {venv}")
         return py
     t0 = time.time()
-    log(f"building the venv {venv}: about 6 GB, 2-3 minutes when the torch wheels lie on the "
+    log(f"building the venv {venv}: about 6 GB, a few minutes when the torch wheels lie on the "
         f"local disk, longer when pip downloads them")
     if not py.exists():
         run([sys.executable, "-m", "venv", venv])
     # torch first and alone: the pinned pair lies on local disk (CPU machines); nothing else
     # may pull another torch build afterwards.
     log(f"venv 1/2: {' '.join(TORCH_SPECS)}: PyTorch's CUDA build with its nvidia-* and triton "
-        f"wheels, about 2.8 GB of wheels and 5.3 GB once installed (measured for the default pair "
+        f"wheels, about 3 GB of wheels and 5.3 GB once installed (measured for the default pair "
         f"on Python 3.11): the bulk of the setup")
     run([py, "-m", "pip", "install", "--disable-pip-version-check", *TORCH_SPECS], pip=True)
     log(f"venv 2/2: {REQUIREMENTS.name}: what ComfyUI {COMFY_VERSION} needs to start headless "
