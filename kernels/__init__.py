@@ -77,31 +77,36 @@ def triton_support(device, dtype, head_dim, allow_interpreter: bool = False) -> 
     ok only for CUDA devices of compute capability >= 8.0 with Triton importable, dtype
     float16/bfloat16 and head_dim 64 or 128.  ``allow_interpreter`` (tests) also accepts CPU
     devices and float32 when TRITON_INTERPRET=1 is set. Never raises.
+
+    The checks run from the most basic to the most specific (device, CUDA, GPU, Triton, then
+    dtype and head_dim), so the reason returned is the one a user has to act on first: on a CPU
+    it says that there is no CUDA device, not that the CPU's float32 is the wrong dtype.
     """
     try:
         device = torch.device(device)
     except Exception as e:
         return False, f"bad device {device!r}: {e}"
     interp = allow_interpreter and interpret_requested()
-    if head_dim not in HEAD_DIMS:
-        return False, f"head_dim {head_dim} not supported ({' or '.join(map(str, HEAD_DIMS))})"
-    allowed = INTERPRETER_DTYPES if interp else DTYPES
-    if dtype not in allowed:
-        return False, f"dtype {dtype} not supported ({', '.join(str(d) for d in allowed)})"
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            return False, "CUDA is not available"
+            return False, "no CUDA device: torch sees none (torch.cuda.is_available() is False)"
+        if getattr(torch.version, "hip", None):
+            return False, "ROCm builds are not supported"
         try:
             cap = torch.cuda.get_device_capability(device)
         except Exception as e:
             return False, f"cannot read the CUDA device's capability: {e}"
         if cap < (8, 0):
             return False, f"compute capability {cap[0]}.{cap[1]} < 8.0"
-        if getattr(torch.version, "hip", None):
-            return False, "ROCm builds are not supported"
     elif not (interp and device.type == "cpu"):
-        return False, f"device type {device.type!r} needs CUDA (or TRITON_INTERPRET=1 on CPU)"
+        return False, (f"no CUDA device: the model runs on {device.type}, and the Triton kernels "
+                       f"need a CUDA GPU (or TRITON_INTERPRET=1 on CPU, for tests)")
     ok, why = _triton_importable()
     if not ok:
         return False, why
+    allowed = INTERPRETER_DTYPES if interp else DTYPES
+    if dtype not in allowed:
+        return False, f"dtype {dtype} not supported ({', '.join(str(d) for d in allowed)})"
+    if head_dim not in HEAD_DIMS:
+        return False, f"head_dim {head_dim} not supported ({' or '.join(map(str, HEAD_DIMS))})"
     return True, f"ok ({why}{', interpreter' if device.type != 'cuda' else ''})"

@@ -38,8 +38,9 @@ class SVGSparseAttention(io.ComfyNode):
                                        "Higher is faster and drifts further from the dense video; 0 runs dense."),
                 io.Float.Input("dense_warmup", default=0.2, min=0.0, max=1.0, step=0.01,
                                tooltip="Fraction of the sampling steps, from the start, that stay dense: the early "
-                                       "steps lay out the scene. 0.2 for Wan, 0.1 for HunyuanVideo (the SVG authors' "
-                                       "settings); 1.0 runs everything dense."),
+                                       "steps lay out the scene. Default 0.2 for every model (the SVG authors' Wan "
+                                       "setting); they used 0.1 for HunyuanVideo, as its example workflows set. "
+                                       "1.0 runs everything dense."),
                 io.Int.Input("dense_blocks", default=1, min=0, max=128,
                              tooltip="Leading transformer blocks that always run dense (the first blocks carry the "
                                      "least sparse attention)."),

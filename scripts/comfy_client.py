@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import host  # scripts/host.py: paths of the local host
+from comfy_ws import WebSocket
 
 SUMMARY_PREFIX = "[SVG] run summary: "
 DENSE_PREFIX = "[SVG] dense: "
@@ -53,6 +55,8 @@ class ComfyServer:
         self.extra_args = list(extra_args or [])
         self.proc: subprocess.Popen | None = None
         self.client_id = uuid.uuid4().hex
+        self.graphs: dict = {}          # prompt_id -> the API graph queued under it
+        self._listeners: list = []      # (WebSocket, thread) of listen()
 
     # ------------------------------------------------------------ process
     def start(self, timeout: float = 180.0) -> "ComfyServer":
@@ -79,6 +83,10 @@ class ComfyServer:
     def stop(self, timeout: float = 20.0) -> None:
         if self.proc is None:
             return
+        for ws, thread in self._listeners:
+            ws.close()
+            thread.join(timeout)
+        self._listeners.clear()
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # the server's own process group
             try:
@@ -140,8 +148,46 @@ class ComfyServer:
         return self.get("/object_info", timeout=120)
 
     def queue(self, prompt: dict):
-        """POST /prompt; returns (status, body)."""
-        return self.request("POST", "/prompt", {"prompt": prompt, "client_id": self.client_id})
+        """POST /prompt; returns (status, body). The prompt id is ours (ComfyUI takes one in the
+        body), so listen()'s events can name the graph from the very first one."""
+        prompt_id = uuid.uuid4().hex
+        self.graphs[prompt_id] = prompt
+        status, body = self.request("POST", "/prompt", {"prompt": prompt, "client_id": self.client_id,
+                                                        "prompt_id": prompt_id})
+        if status != 200:
+            self.graphs.pop(prompt_id)
+        return status, body
+
+    def listen(self, callback):
+        """Call ``callback(event_type, data, graph)`` for each event of ComfyUI's websocket (/ws)
+        for our client id (progress, executing, execution_success, ...), from a thread, until
+        stop() or the returned function is called; ``graph`` is the API graph of the event's
+        prompt (None when it has none)."""
+        ws = WebSocket("127.0.0.1", self.port, f"/ws?clientId={self.client_id}")
+
+        def pump():
+            while True:
+                try:
+                    message = ws.recv()
+                except OSError:        # closed by stop(), or the server went away
+                    return
+                if message is None:
+                    return
+                if isinstance(message, bytes):
+                    continue           # preview images
+                event = json.loads(message)
+                data = event.get("data") or {}
+                callback(event.get("type"), data, self.graphs.get(data.get("prompt_id")))
+
+        thread = threading.Thread(target=pump, name="comfy-ws", daemon=True)
+        thread.start()
+        self._listeners.append((ws, thread))
+
+        def unlisten():
+            ws.close()
+            thread.join(10)
+            self._listeners.remove((ws, thread))
+        return unlisten
 
     def wait(self, prompt_id: str, timeout: float = 600.0) -> dict:
         deadline = time.time() + timeout

