@@ -5,6 +5,9 @@ import torch
 
 from svg_pack import kernels
 from svg_pack.svg_attention import backends
+from svg_pack.svg_attention.patterns import get_pattern
+
+SVG_OPS = get_pattern("svg").ops
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +22,10 @@ def fresh_cache():
 def test_cpu_reason_is_no_cuda_device_whatever_else_is_off(dtype, head_dim):
     ok, why = kernels.triton_support("cpu", dtype, head_dim)
     assert not ok and why.startswith("no CUDA device"), why
-    backend, why = backends.resolve_backend("auto", torch.device("cpu"), dtype, head_dim)
+    backend, why = backends.resolve_backend("auto", torch.device("cpu"), dtype, head_dim, SVG_OPS)
     assert backend.name == "reference"
     assert why.startswith("reference backend (no CUDA device"), why
-    backend, why = backends.resolve_backend("triton", torch.device("cpu"), dtype, head_dim)
+    backend, why = backends.resolve_backend("triton", torch.device("cpu"), dtype, head_dim, SVG_OPS)
     assert backend.name == "reference" and "(no CUDA device" in why, why
 
 
