@@ -1,0 +1,176 @@
+"""One rank of the Ulysses exactness check (started by test_ulysses_svg.py, gloo on the CPU).
+
+    python ulysses_worker.py RANK WORLD STORE_FILE OUT_DIR
+
+Every rank builds the same full q, k, v (fixed seeds), computes the single-process SVG call on the
+whole tensor itself (the reference), then runs the Ulysses SVG call on its sequence shard and
+writes, per case, how its shard compares: ``OUT_DIR/rank{RANK}.json``. Padding tokens get large
+random q/k/v, so any use of them as keys or queries shows in the error.
+"""
+import importlib.util
+import json
+import sys
+import traceback
+import zlib
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("svg_pack", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
+svg_pack = importlib.util.module_from_spec(spec)
+sys.modules["svg_pack"] = svg_pack
+spec.loader.exec_module(svg_pack)
+
+from svg_pack.svg_attention import VideoLayout, plan_band, sample_rows, svg_attention  # noqa: E402
+from svg_pack.svg_attention.ulysses import SequenceShards, head_counts, head_offsets, ulysses_attention  # noqa: E402
+from svg_pack.svg_attention.ulysses_svg import svg_ulysses_attention  # noqa: E402
+
+BLOCK = 16
+D = 16
+
+# name: heads, batch, layout, segments (None: the whole sequence split at once), chunks, text mask
+CASES = {
+    # Wan-like: video only, 3 heads over 2 ranks, 95 tokens (one padding token on the last rank)
+    "wan_3heads_padded": dict(heads=3, batch=1, layout=VideoLayout(5, 19), segments=None, chunks=1, masked=()),
+    # Wan-like, heads and tokens divisible (no padding), two prompts in the batch
+    "wan_4heads_even": dict(heads=4, batch=2, layout=VideoLayout(4, 24), segments=None, chunks=1, masked=()),
+    # HunyuanVideo-like: 13 text tokens after the video, text padding masked by key_bias
+    # (last 5 text tokens for the first prompt, last 3 for the second), joint sequence split at once
+    "hunyuan_text_mask": dict(heads=3, batch=2, layout=VideoLayout(4, 20, 0, 13), segments=None, chunks=1,
+                              masked=(5, 3)),
+    # the same, video and text split separately (Raylight's HunyuanVideo: [video chunk, text chunk])
+    "hunyuan_two_segments": dict(heads=3, batch=2, layout=VideoLayout(4, 20, 0, 13), segments=(80, 13),
+                                 chunks=1, masked=(5, 3)),
+    # pipelined head groups: 3 heads as (2, 1) over the ranks, each cut into 2 groups (one empty)
+    "hunyuan_chunks2": dict(heads=3, batch=2, layout=VideoLayout(4, 20, 0, 13), segments=None, chunks=2,
+                            masked=(5, 3)),
+    # 5 heads in 3 groups per rank, a reference-image prefix (global tokens before the video)
+    "wan_prefix_chunks3": dict(heads=5, batch=1, layout=VideoLayout(3, 30, 7, 0), segments=None, chunks=3,
+                               masked=()),
+}
+
+
+def full_inputs(case, seed):
+    layout = case["layout"]
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = torch.randn(3, case["batch"], layout.total_tokens, case["heads"], D, generator=g).unbind(0)
+    key_bias = None
+    if case["masked"]:
+        key_bias = torch.zeros(case["batch"], layout.total_tokens)
+        for b, masked in enumerate(case["masked"]):
+            key_bias[b, layout.total_tokens - masked:] = -1e9
+    return q, k, v, key_bias
+
+
+def shard(x, shards, rank, seed):
+    """This rank's tokens of x [B, N, H, D]: every segment padded at its end (large random values)
+    and cut into equal chunks, this rank's chunk of each segment concatenated."""
+    g = torch.Generator().manual_seed(seed)
+    pieces, start = [], 0
+    for tokens, chunk in zip(shards.segment_tokens, shards.chunk_tokens):
+        segment = x[:, start:start + tokens]
+        pad = chunk * shards.world_size - tokens
+        garbage = 1e3 * torch.randn(x.shape[0], pad, *x.shape[2:], generator=g)
+        segment = torch.cat([segment, garbage], dim=1)
+        pieces.append(segment[:, rank * chunk:(rank + 1) * chunk])
+        start += tokens
+    return torch.cat(pieces, dim=1).contiguous()
+
+
+def local_positions(shards, rank):
+    """For each local token: its index in the valid sequence, or -1 for padding."""
+    positions, start = [], 0
+    for tokens, chunk in zip(shards.segment_tokens, shards.chunk_tokens):
+        i = torch.arange(rank * chunk, (rank + 1) * chunk)
+        positions.append(torch.where(i < tokens, start + i, torch.full_like(i, -1)))
+        start += tokens
+    return torch.cat(positions)
+
+
+def run_case(name, case, rank, world):
+    layout = case["layout"]
+    q, k, v, key_bias = full_inputs(case, seed=zlib.crc32(name.encode()) % 1000)
+    plan = plan_band(layout, 0.5, BLOCK)
+    assert not plan.covers_all, (name, plan)
+    # the profiler's rows: the same generator seed and call order on every rank (as per sampling run)
+    rows = sample_rows(layout.video_tokens, 8, torch.Generator().manual_seed(7), "cpu")
+    ref_out, ref_temporal = svg_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), layout, plan, rows,
+                                          key_bias=key_bias)
+    ref_out = ref_out.transpose(1, 2)
+
+    segments = case["segments"] or (layout.total_tokens,)
+    shards = SequenceShards(tuple(segments), world)
+    q_l, k_l, v_l = (shard(x, shards, rank, seed=100 + i) for i, x in enumerate((q, k, v)))
+    out, labels = svg_ulysses_attention(q_l, k_l, v_l, layout, plan, rows, key_bias=key_bias, shards=shards,
+                                        chunks=case["chunks"], merge_labels=True)
+    positions = local_positions(shards, rank)
+    valid = positions >= 0
+    err = (out[:, valid] - ref_out[:, positions[valid]]).abs().max().item()
+    return {
+        "max_abs_err": err,
+        "ref_max_abs": ref_out.abs().max().item(),
+        "labels_equal": bool(torch.equal(labels, ref_temporal.to(torch.int8))),
+        "labels": labels.tolist(),
+        "padding_rows": int((~valid).sum()),
+        "padding_rows_zero": bool((out[:, ~valid] == 0).all()),
+        "finite": bool(torch.isfinite(out).all()),
+        "temporal_heads": int(ref_temporal.sum()),
+    }
+
+
+def dense_case(rank, world):
+    """The layer is generic: a dense SDPA local attention gives SDPA of the whole sequence."""
+    heads, tokens = 3, 37
+    g = torch.Generator().manual_seed(3)
+    q, k, v = torch.randn(3, 2, tokens, heads, D, generator=g).unbind(0)
+    ref = torch.nn.functional.scaled_dot_product_attention(*(x.transpose(1, 2) for x in (q, k, v))).transpose(1, 2)
+    shards = SequenceShards((tokens,), world)
+    seen = []
+
+    def sdpa(q_h, k_h, v_h, out_h, head_offset):
+        seen.append((head_offset, q_h.shape[1], q_h.shape[2]))
+        out_h.copy_(torch.nn.functional.scaled_dot_product_attention(q_h, k_h, v_h))
+
+    q_l, k_l, v_l = (shard(x, shards, rank, seed=200 + i) for i, x in enumerate((q, k, v)))
+    out, results = ulysses_attention(q_l, k_l, v_l, sdpa, shards=shards, chunks=2)
+    positions = local_positions(shards, rank)
+    valid = positions >= 0
+    return {"max_abs_err": (out[:, valid] - ref[:, positions[valid]]).abs().max().item(),
+            "calls": seen, "results": [(r.head_offset, r.heads) for r in results],
+            "expected_offset": head_offsets(heads, world)[rank], "expected_heads": head_counts(heads, world)[rank]}
+
+
+def same_rows_check(world):
+    """Rows drawn by a per-run generator in call order are the same on every rank."""
+    generator = torch.Generator().manual_seed(11)
+    draws = torch.stack([sample_rows(500, 16, generator, "cpu") for _ in range(3)])
+    gathered = [torch.empty_like(draws) for _ in range(world)]
+    dist.all_gather(gathered, draws)
+    return all(torch.equal(gathered[0], other) for other in gathered[1:])
+
+
+def main():
+    rank, world, store, out_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world,
+                            timeout=timedelta(seconds=60))
+    results = {}
+    try:
+        for name, case in CASES.items():
+            results[name] = run_case(name, case, rank, world)
+        results["dense_sdpa"] = dense_case(rank, world)
+        results["same_rows"] = same_rows_check(world)
+    except Exception:  # reported to the test, which fails with it
+        results["error"] = traceback.format_exc()
+    (out_dir / f"rank{rank}.json").write_text(json.dumps(results))
+    if "error" not in results:
+        dist.barrier()
+    dist.destroy_process_group()
+    return 1 if "error" in results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
