@@ -145,12 +145,16 @@ def attend_gathered(q, k, v, out, attend_local: AttendLocal, shards: SequenceSha
 
     q, k, v, out: ``[B, h, gathered_tokens, D]`` in the gathered (rank-major) token order. Runs
     ``attend_local`` on the valid tokens in sequence order and writes ``out`` (padding rows zero).
+    With one segment, k and v may already be cut to the valid tokens (xDiT's ``valid_kv_len``).
     Returns what ``attend_local`` returned.
     """
     tokens = q.shape[2]
     if tokens != shards.gathered_tokens:
         raise ValueError(f"the gathered sequence has {tokens} tokens, {shards} gives {shards.gathered_tokens}")
     index = shards.gathered_index(q.device)
+    keys = k.shape[2]
+    if keys != tokens and (index is not None or keys < shards.valid_tokens or v.shape[2] != keys):
+        raise ValueError(f"{keys} keys for {tokens} gathered queries of {shards}")
     if index is None:
         valid = shards.valid_tokens
         result = attend_local(q[:, :, :valid], k[:, :, :valid], v[:, :, :valid], out[:, :, :valid], head_offset)

@@ -93,3 +93,24 @@ def test_generic_layer_with_dense_local_attention(ranks):
 
 def test_profiler_rows_identical_on_every_rank(ranks):
     assert all(data["same_rows"] for data in ranks)
+
+
+ENGINE_CASES = ["xdit_wan_padded", "raylight_wan_padded", "raylight_hunyuan_segments"]
+
+
+@pytest.mark.parametrize("case", ENGINE_CASES)
+def test_svg_inside_an_engines_ulysses_equals_single_process(ranks, case):
+    """The xDiT registry function and the Raylight inner-attention processor, each inside a test
+    double of its engine's Ulysses (the engine's all-to-all, xDiT's trailing K/V trim), give the
+    single-process SVG output and labels; the profiler rows come from the per-run generator."""
+    for rank, data in enumerate(ranks):
+        got = data[case]
+        assert got["calls"] == 1
+        assert got["labels_equal"], (rank, got["labels"])
+        assert got["max_abs_err"] <= 1e-5 * max(1.0, got["ref_max_abs"]), (rank, got)
+    assert ranks[-1][case]["padding_rows"] >= 1
+
+
+def test_raylight_calls_without_svg_stay_dense(ranks):
+    for data in ranks:
+        assert data["raylight_without_source"] <= 1e-5
