@@ -17,9 +17,10 @@ WORLD = 2
 TIMEOUT_S = 150
 
 SVG_CASES = ["wan_3heads_padded", "wan_4heads_even", "hunyuan_text_mask", "hunyuan_two_segments",
-             "hunyuan_chunks2", "wan_prefix_chunks3"]
+             "hunyuan_text_first_segments", "hunyuan_chunks2", "wan_prefix_chunks3"]
 # shards with padding tokens (the case, rank): one token of padding on the last rank
-PADDED = {"wan_3heads_padded", "hunyuan_text_mask", "hunyuan_two_segments", "hunyuan_chunks2", "wan_prefix_chunks3"}
+PADDED = {"wan_3heads_padded", "hunyuan_text_mask", "hunyuan_two_segments", "hunyuan_text_first_segments",
+          "hunyuan_chunks2", "wan_prefix_chunks3"}
 
 
 @pytest.fixture(scope="module")

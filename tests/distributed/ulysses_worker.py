@@ -52,6 +52,9 @@ CASES = {
     # the same, video and text split separately (Raylight's HunyuanVideo: [video chunk, text chunk])
     "hunyuan_two_segments": dict(heads=3, batch=2, layout=VideoLayout(4, 20, 0, 13), segments=(80, 13),
                                  chunks=1, masked=(5, 3)),
+    # text first, split apart from the video (ComfyUI 0.19.3's double blocks put the text first)
+    "hunyuan_text_first_segments": dict(heads=3, batch=2, layout=VideoLayout(4, 20, 13, 0), segments=(13, 80),
+                                        chunks=1, masked=()),
     # pipelined head groups: 3 heads as (2, 1) over the ranks, each cut into 2 groups (one empty)
     "hunyuan_chunks2": dict(heads=3, batch=2, layout=VideoLayout(4, 20, 0, 13), segments=None, chunks=2,
                             masked=(5, 3)),
