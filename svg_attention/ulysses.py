@@ -210,10 +210,12 @@ def ulysses_attention(q, k, v, attend_local: AttendLocal, group=None, *, shards:
     counts, offsets = head_counts(heads, world), head_offsets(heads, world)
     # heads of each rank cut into `chunks` groups: groups[r][j] = (first global head, count)
     groups = [[(offsets[r] + a, b - a) for a, b in _split(counts[r], chunks)] for r in range(world)]
+    # head groups empty on every rank (more groups than heads) need no collective at all
+    active = [j for j in range(chunks) if any(groups[r][j][1] for r in range(world))]
     row = batch * head_dim  # elements per (token, head)
 
     received, works = [], []
-    for j in range(chunks):
+    for j in active:
         send = q.new_empty(sum(local * 3 * row * groups[r][j][1] for r in range(world)))
         start = 0
         for r in range(world):
@@ -230,10 +232,10 @@ def ulysses_attention(q, k, v, attend_local: AttendLocal, group=None, *, shards:
         received.append((recv, send))
 
     results, returned = [], []
-    for j in range(chunks):
-        works[j].wait()
-        recv, _ = received[j]
-        received[j] = None
+    for i, j in enumerate(active):
+        works[i].wait()
+        recv, _ = received[i]
+        received[i] = None
         first, count = groups[rank][j]
         gathered = recv.view(shards.gathered_tokens, batch, 3, count, head_dim)
         q_h, k_h, v_h = (gathered[:, :, t].permute(1, 2, 0, 3) for t in range(3))
@@ -248,7 +250,7 @@ def ulysses_attention(q, k, v, attend_local: AttendLocal, group=None, *, shards:
             [local * row * count] * world, group=group, async_op=True)
         returned.append((work, recv_out, send_out))
 
-    for j, (work, recv_out, _) in enumerate(returned):
+    for j, (work, recv_out, _) in zip(active, returned):
         work.wait()
         start = 0
         for r in range(world):
