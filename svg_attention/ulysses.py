@@ -20,8 +20,8 @@ Conventions (those of yunchang's ``all_to_all_4D`` and xFuser's long-context att
 The local attention is a callable ``attend_local(q, k, v, out, head_offset) -> result``: q, k, v and
 out are ``[B, h, N, D]`` (any strides, last dimension contiguous) over the valid tokens in sequence
 order, for the global heads ``[head_offset, head_offset + h)``; it writes every element of ``out``
-and may return a per-call result (SVG: labels). Only torch.distributed is used (NCCL on GPUs,
-gloo on CPUs); nothing here imports yunchang or xFuser.
+and may return a per-call result (a sparsity pattern's: its PatternDecision, ulysses_pattern.py).
+Only torch.distributed is used (NCCL on GPUs, gloo on CPUs); nothing here imports yunchang or xFuser.
 """
 from __future__ import annotations
 

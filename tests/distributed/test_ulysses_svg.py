@@ -1,4 +1,5 @@
-"""Ulysses SVG over two CPU processes (gloo) equals single-process SVG: same labels, same output.
+"""Ulysses over two CPU processes (gloo) equals the single-process ``sparse_attention``: same labels,
+same output, for "svg" and for a test pattern with per-(block, global head) run state.
 
 One pair of processes (tests/distributed/ulysses_worker.py) runs every case; each process compares
 its own sequence shard with the single-process call on the whole tensor and writes the result.
@@ -63,6 +64,7 @@ def test_ulysses_svg_equals_single_process(ranks, case):
         # fp32, the same reference backend on the same numbers: the error is at rounding level (0 here)
         assert got["max_abs_err"] <= 1e-5 * max(1.0, got["ref_max_abs"]), (rank, got)
         assert got["padding_rows_zero"], (rank, got)
+        assert got["head_density_none"] and got["density_err"] <= 1e-6, (rank, got)
     # the labels are complete on both ranks (merged) and the case really mixes the ranks' heads
     assert ranks[0][case]["labels"] == ranks[1][case]["labels"]
 
@@ -96,6 +98,30 @@ def test_profiler_rows_identical_on_every_rank(ranks):
     assert all(data["same_rows"] for data in ranks)
 
 
+def test_per_head_run_state_lines_up_across_ranks(ranks):
+    """A pattern keeping run state per (block_index, global head) (as SVG2's centroid cache):
+    5 heads split 3 + 2, four calls over two blocks with changing head groups (chunks 1, 2, 2, 3),
+    padded tail. Each rank's state holds exactly its own heads' keys, together the single process's,
+    and outputs (which read the cached entries), labels and head densities are the one-process ones."""
+    expected = ranks[0]["head_keys"]["single_process_keys"]
+    assert len(expected) == 2 * 5
+    seen = []
+    for rank, data in enumerate(ranks):
+        got = data["head_keys"]
+        assert got["max_abs_err"] <= 1e-5, (rank, got)
+        assert got["labels_equal"] and got["head_density_equal"], (rank, got)
+        assert got["density_err"] <= 1e-6, (rank, got)
+        assert [tuple(key) for key in got["keys"]] == [(block, head) for block in (0, 1)
+                                                       for head in got["expected_heads"]], (rank, got["keys"])
+        # before the merge, each rank's labels cover its heads only (-1 at the other rank's)
+        for labels in got["local_labels"]:
+            assert [label >= 0 for label in labels[0]] == [h in got["expected_heads"] for h in range(5)]
+        seen += [tuple(key) for key in got["keys"]]
+    assert [len(data["head_keys"]["expected_heads"]) for data in ranks] == [3, 2]
+    assert sorted(seen) == [tuple(key) for key in expected]   # disjoint, and together all of them
+    assert ranks[-1]["head_keys"]["padding_rows"] >= 1
+
+
 ENGINE_CASES = ["xdit_wan_padded", "raylight_wan_padded", "raylight_hunyuan_segments"]
 
 
@@ -106,12 +132,27 @@ def test_svg_inside_an_engines_ulysses_equals_single_process(ranks, case):
     single-process SVG output and labels; the profiler rows come from the per-run generator."""
     for rank, data in enumerate(ranks):
         got = data[case]
-        assert got["calls"] == 1
+        assert got["calls"] == 1 and got["block"] == 0
         assert got["labels_equal"], (rank, got["labels"])
         assert got["max_abs_err"] <= 1e-5 * max(1.0, got["ref_max_abs"]), (rank, got)
     assert ranks[-1][case]["padding_rows"] >= 1
 
 
-def test_raylight_calls_without_svg_stay_dense(ranks):
+def test_engine_takes_the_pattern_from_the_settings(ranks):
+    """The Raylight processor with settings naming the per-head run-state pattern and dense_blocks=1:
+    block 0 runs Raylight's dense attention, blocks 1 and 2 the pattern at offsets rank * H/P."""
+    keys = []
+    for rank, data in enumerate(ranks):
+        got = data["raylight_head_keys"]
+        assert got["max_abs_err"] <= 1e-5, (rank, got)
+        assert got["blocks"] == [1, 2]
+        assert got["labels_equal"] and got["head_density_equal"], (rank, got)
+        assert [tuple(key) for key in got["keys"]] == [(block, head) for block in (1, 2)
+                                                       for head in got["expected_heads"]], (rank, got["keys"])
+        keys += [tuple(key) for key in got["keys"]]
+    assert sorted(keys) == [tuple(key) for key in ranks[0]["raylight_head_keys"]["single_process_keys"]]
+
+
+def test_raylight_calls_without_a_source_stay_dense(ranks):
     for data in ranks:
         assert data["raylight_without_source"] <= 1e-5
