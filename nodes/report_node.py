@@ -47,7 +47,9 @@ class SVGAttentionReport(io.ComfyNode):
     @classmethod
     def execute(cls, model, samples) -> io.NodeOutput:
         try:
-            title, picture, lines = report_for(model, samples, cls.hidden.prompt, cls.hidden.unique_id)
+            hidden = cls.hidden     # set by ComfyUI's executor (None when called outside it)
+            title, picture, lines = report_for(model, samples, getattr(hidden, "prompt", None),
+                                               getattr(hidden, "unique_id", None))
         except Exception as error:   # the report must not cost the prompt its other outputs
             log.warning(f"[SVG] the attention report could not be made: {error!r}", exc_info=True)
             title = "SVG: the report could not be made"
