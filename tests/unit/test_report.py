@@ -148,3 +148,11 @@ def test_endings_in_words():
 ])
 def test_why_nothing_sparse(summary, expected):
     assert why_nothing_sparse(summary) == expected
+
+
+def test_positive_columns_come_first_whatever_the_batch_order():
+    """ComfyUI 0.3.75 batches a CFG pair negative first (cond_or_uncond [1, 0]): the map still
+    shows the positive prompt's heads first."""
+    labels = torch.tensor([[1, 1], [0, 0]], dtype=torch.int8)   # negative: temporal; positive: spatial
+    counts = head_map_counts([(0, 0, labels, None, batch_conditions(2, [1, 0]))], len(LABEL_NAMES))
+    assert counts[0, :, SPATIAL].tolist() == [1, 1, 0, 0] and counts[0, :, TEMPORAL].tolist() == [0, 0, 1, 1]
