@@ -28,7 +28,10 @@ def apply_svg(model, config: SVGConfig):
     adapter, reason = adapter_for(patched.get_model_object("diffusion_model"))
     if adapter is None:
         log.info(f"[SVG] this model stays dense: {reason}")
-    options[PATCH_KEY] = SVGPatch(config, adapter, reason, previous)
+        reason = f"not a supported video model: {reason}"
+    patch = options[PATCH_KEY] = SVGPatch(config, adapter, reason, previous)
+    if earlier is not None:   # the earlier node's report shows this patch's runs, saying so
+        earlier.reports.replaced_by.append(patch.reports)
     options["optimized_attention_override"] = make_attention_override(previous)
     patched.add_wrapper_with_key(wrappers.OUTER_SAMPLE, PATCH_KEY, outer_sample_wrapper)
     # models whose forward has no DIFFUSION_MODEL wrapper (Mochi) are read at apply_model

@@ -18,28 +18,38 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections import Counter
+from collections import Counter, deque
 
 import torch
+from comfy.model_management import InterruptProcessingException
 
 from ..svg_attention import SVGConfig, get_pattern, sparse_attention
 from ..svg_attention.backends import resolve_backend
+from ..svg_attention.report import batch_conditions, latent_fingerprint
 
 PATCH_KEY = "svg_sparse_attention"
 RUN_KEY = "svg_sparse_attention_run"
 CALL_KEY = "svg_sparse_attention_call"
 LOG_PREFIX = "[SVG]"
 MAX_USEFUL_DENSITY = 0.9
+RECENT_RUNS = 8        # run reports kept per patch (the report node picks the one that made its samples)
 
 log = logging.getLogger("svg_sparse_attention")
 
 
 class RunReports:
-    """The report of the latest finished run of one patch, for the report node. Shared by every
-    clone of the patched model (ModelPatcher.clone deep-copies model_options)."""
+    """The reports of the recent runs of one patch, for the report node, and the later patches that
+    replaced this one on a clone of its model. Shared by every clone of the patched model
+    (ModelPatcher.clone deep-copies model_options)."""
 
     def __init__(self):
-        self.last = None
+        self.runs = deque(maxlen=RECENT_RUNS)
+        self.replaced_by = deque(maxlen=RECENT_RUNS)   # RunReports of later SVG patches on clones
+
+    @property
+    def last(self):
+        """The latest run's RunReport, or None before the first run."""
+        return self.runs[-1] if self.runs else None
 
     def __deepcopy__(self, memo):
         return self
@@ -58,14 +68,21 @@ class SVGPatch:
 
 class RunReport:
     """What one run did, on the CPU: the summary dict and, per video self-attention call,
-    (step, block, labels, head_density): labels int8 [B, H] indexing ``label_names`` or None,
-    head_density float32 [B, H] or None (every head kept the call's density); both None: dense."""
+    (step, block, labels, head_density, conditions): labels int8 [B, H] indexing ``label_names`` or
+    None, head_density float32 [B, H] or None (every head kept the call's density); both None: dense;
+    conditions: per batch entry, 0 positive / 1 negative / None unknown (report.batch_conditions).
+    ``ended``: None (finished), "interrupted" or the error that stopped it, after ``steps_done`` of
+    ``steps``; ``output``: report.latent_fingerprint of the latent it returned (None if it did not)."""
 
-    def __init__(self, summary: dict, steps: int, records: list, label_names: tuple = ()):
+    def __init__(self, summary: dict, steps: int, records: list, label_names: tuple = (),
+                 ended=None, steps_done=None, output=None):
         self.summary = summary
         self.steps = steps
         self.records = records
         self.label_names = label_names
+        self.ended = ended
+        self.steps_done = steps if steps_done is None else steps_done
+        self.output = output
 
 
 class SVGRun:
@@ -91,6 +108,8 @@ class SVGRun:
         self.generators = {}
         self.backends = {}
         self.backend_names = set()
+        self.ended = None        # set by the OUTER_SAMPLE wrapper: "interrupted" or the error
+        self.steps_done = 0      # steps the sampler finished (its callback)
 
     @staticmethod
     def _first_sparse_sigma(dense_warmup, sigmas):
@@ -163,10 +182,11 @@ class SVGRun:
         """Index of the schedule step a model call at ``sigma`` belongs to."""
         return sum(1 for s in self.schedule if s > sigma * (1.0 + 1e-5))
 
-    def report(self) -> RunReport:
-        records = [(step, block, _on_cpu(labels), _on_cpu(head_density))
-                   for step, block, labels, head_density in self.records]
-        return RunReport(self.summary(), len(self.schedule), records, self.pattern.label_names)
+    def report(self, output=None) -> RunReport:
+        records = [(step, block, _on_cpu(labels), _on_cpu(head_density), batch_conditions(*conditions))
+                   for step, block, labels, head_density, conditions in self.records]
+        return RunReport(self.summary(), len(self.schedule), records, self.pattern.label_names,
+                         ended=self.ended, steps_done=self.steps_done, output=latent_fingerprint(output))
 
     def summary(self) -> dict:
         """The run in numbers: calls, dense reasons, head decisions per label (``label_counts`` and,
@@ -190,6 +210,10 @@ class SVGRun:
             "sparsity": self.patch.config.sparsity,
             "backend": ",".join(sorted(self.backend_names)) or "none",
             "pattern": self.pattern.name,
+            "unsupported_model": self.patch.unsupported_reason if self.patch.adapter is None else None,
+            "steps": len(self.schedule),
+            "steps_done": self.steps_done,
+            "ended": self.ended,
         }
         if self.run_state_bytes is not None:
             summary["run_state_bytes"] = self.run_state_bytes
@@ -206,6 +230,11 @@ class SVGRun:
         density = "n/a" if s["density"] is None else f"{s['density']:.3f}"
         text = (f"{s['sparse_calls']} sparse / {s['dense_calls']} dense attention calls, {share}, "
                 f"density {density} (requested {s['requested_density']:.3f}), backend {s['backend']}")
+        if s["unsupported_model"]:
+            text = f"{s['unsupported_model']}; {text}"
+        if s["ended"] is not None:
+            why = "interrupted" if s["ended"] == "interrupted" else f"stopped by an error ({s['ended']})"
+            text = f"{why} after {s['steps_done']} of {s['steps']} steps; {text}"
         return f"{LOG_PREFIX} run summary: {text} | {json.dumps(s, sort_keys=True)}"
 
 
@@ -273,13 +302,45 @@ def outer_sample_wrapper(executor, *args, **kwargs):
     sigmas = args[3] if len(args) > 3 else kwargs.get("sigmas")
     run = SVGRun(patch, sigmas)
     options[RUN_KEY] = run
+    if patch.adapter is None:   # said every run: the node's own line is not repeated while it is cached
+        run.log_once(patch.unsupported_reason, f"dense: {patch.unsupported_reason}")
+    args, kwargs = _counting_steps(run, args, kwargs)
+    output = None
     try:
-        return executor(*args, **kwargs)
+        output = executor(*args, **kwargs)
+        run.steps_done = len(run.schedule)     # finished (also where a sampler never calls back)
+        return output
+    except InterruptProcessingException:
+        run.ended = "interrupted"
+        raise
+    except Exception as error:
+        run.ended = f"{type(error).__name__}: {error}"[:200]
+        raise
     finally:
         options.pop(RUN_KEY, None)
+        if output is None and run.ended is None:
+            run.ended = "stopped"        # a BaseException (KeyboardInterrupt, SystemExit)
         run.close()
         log.info(run.summary_line())
-        patch.reports.last = run.report()
+        patch.reports.runs.append(run.report(output))
+
+
+def _counting_steps(run, args, kwargs):
+    """outer_sample's (args, kwargs) with its step callback wrapped to count the steps the sampler
+    finishes into ``run.steps_done`` (ComfyUI's callback: step index, x0, x, total steps). A step
+    counts once its callback returned: ComfyUI's interrupt is raised from the callback (the progress
+    hook) before the sampler applies that step, or from inside a model call."""
+    position = 5     # outer_sample(noise, latent_image, sampler, sigmas, denoise_mask, callback, ...)
+    callback = args[position] if len(args) > position else kwargs.get("callback")
+
+    def counted(step, *rest, **kw):
+        result = None if callback is None else callback(step, *rest, **kw)
+        run.steps_done = max(run.steps_done, int(step) + 1)
+        return result
+
+    if len(args) > position:
+        return args[:position] + (counted,) + args[position + 1:], kwargs
+    return args, {**kwargs, "callback": counted}
 
 
 def model_call_wrapper(executor, *args, **kwargs):
@@ -355,8 +416,9 @@ def make_attention_override(previous):
         block = call.next_video_block()
         run = call.run
         config = run.patch.config
+        conditions = (q.shape[0], options.get("cond_or_uncond"))   # resolved per batch entry at the end
         if block < config.dense_blocks:
-            run.records.append((call.step, block, None, None))
+            run.records.append((call.step, block, None, None, conditions))
             return dense(f"leading block kept dense (dense_blocks={config.dense_blocks})")
         key_bias, why = call.key_bias(mask, layout, tokens)
         if why is not None:
@@ -389,7 +451,7 @@ def make_attention_override(previous):
                                        head_offset=0,  # all heads here (sequence parallelism: its first)
                                        run_state=run.run_state)
         run.note_sparse(decision)
-        run.records.append((call.step, block, decision.labels, decision.head_density))
+        run.records.append((call.step, block, decision.labels, decision.head_density, conditions))
         if config.verbose:
             run.log_once(("layout", layout, plan), f"sparse: {layout}, {plan.describe()}")
         if skip_output_reshape:

@@ -1,4 +1,5 @@
-"""Make tiny, random-weight video DiT checkpoints with ComfyUI's own model classes.
+"""Make tiny, random-weight video DiT checkpoints with ComfyUI's own model classes (and one image
+model, an SD3 MMDiT, that the pack has no adapter for).
 
 Run with the host venv's python (scripts/host.py does):
 
@@ -49,6 +50,14 @@ COSMOS_PREDICT2 = dict(max_img_h=240, max_img_w=240, max_frames=128, in_channels
                        max_fps=30, use_adaln_lora=True, adaln_lora_dim=256,
                        extra_per_block_abs_pos_emb=False, rope_enable_fps_modulation=False)
 
+# Stable Diffusion 3 (MMDiT, an image model): 0.3.75's detection derives depth from the width
+# (64 per block, one head per block), so depth 2 is 128 wide with 2 heads; no pooled-text embedder
+# (adm_in_channels None), so the test-double text encoder's [1, L, 4096] prompt is all it needs.
+SD3 = dict(in_channels=16, out_channels=16, patch_size=2, depth=2, pos_embed_max_size=32,
+           num_patches=32 * 32, adm_in_channels=None, pos_embed_scaling_factor=None,
+           context_embedder_config={"target": "torch.nn.Linear",
+                                    "params": {"in_features": 4096, "out_features": 128}})
+
 MODELS = {
     "svg_tiny_wan21_t2v.safetensors": dict(
         family="wan", seed=2101, config=dict(WAN_COMMON, model_type="t2v", in_dim=16),
@@ -70,6 +79,10 @@ MODELS = {
     "svg_tiny_cosmos_predict2_i2v.safetensors": dict(
         family="cosmos_predict2", seed=2402, config=dict(COSMOS_PREDICT2),
         expect_class="CosmosI2VPredict2", expect_image_to_video=True, dtype="bfloat16"),
+    # an IMAGE model the pack has no adapter for (it must stay dense and say why every run)
+    "svg_tiny_sd3_image.safetensors": dict(
+        family="sd3", seed=3001, config=dict(SD3), expect_class="SD3", expect_image_to_video=None,
+        seeded_buffers=("pos_embed",)),
 }
 STAMP = ".svg_tiny_models.json"
 
@@ -114,6 +127,12 @@ def build(spec: dict):
         from comfy.ldm.cosmos.predict2 import MiniTrainDIT
         model = MiniTrainDIT(image_model="cosmos_predict2", operations=ops, dtype=torch.float32,
                              **cfg)
+    elif spec["family"] == "sd3":
+        from comfy.ldm.modules.diffusionmodules.mmdit import OpenAISignatureMMDITWrapper
+        model = OpenAISignatureMMDITWrapper(operations=ops, dtype=torch.float32, **cfg)
+        # its position table is a persistent buffer, made with torch.empty: seed it too
+        g = torch.Generator().manual_seed(spec["seed"] + 1)
+        model.pos_embed.copy_(torch.randn(model.pos_embed.shape, generator=g) * 0.02)
     else:
         from comfy.ldm.hunyuan_video.model import HunyuanVideo
         model = HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32,
@@ -122,7 +141,7 @@ def build(spec: dict):
     buffers = [n for n, _ in model.named_buffers()]
     dtype = getattr(torch, spec.get("dtype", "float32"))
     sd = {k: v.detach().to(dtype).contiguous().clone() for k, v in model.state_dict().items()}
-    stray = [b for b in buffers if b in sd]
+    stray = [b for b in buffers if b in sd and b not in spec.get("seeded_buffers", ())]
     if stray:
         raise RuntimeError(f"unexpected persistent buffers (not seeded): {stray}")
     return sd
@@ -159,6 +178,10 @@ def verify(path: Path, spec: dict, sd: dict) -> str:
         want["head_dim"] = cfg["model_channels"] // cfg["num_heads"]
         uc = dict(uc, **built)
         checks = dict(want, crossattn_emb_channels=cfg["crossattn_emb_channels"])
+    elif spec["family"] == "sd3":
+        checks = {k: cfg[k] for k in ("in_channels", "out_channels", "patch_size", "depth",
+                                       "pos_embed_max_size", "context_embedder_config")}
+        checks["adm_in_channels"] = None     # detected from a y_embedder, which it has not
     else:
         checks = {k: cfg[k] for k in ("hidden_size", "num_heads", "depth", "depth_single_blocks",
                                        "context_in_dim", "vec_in_dim", "guidance_embed")}

@@ -52,7 +52,7 @@ SHAPES_MODEL = host.SHAPES_MODEL
 FRAMES, SIZE = 8, 64                 # what the model was trained on
 SHIFT = 3.0                          # the training / preview shift
 MODEL_BLOCKS = 6                     # the model's transformer blocks ...
-HEAD_MAP_COLUMNS = 2 * 2             # ... and the head map's columns: CFG batch (cond, uncond) x 2 heads
+HEAD_MAP_COLUMNS = 2 * 2             # ... and the head map's columns: (positive, negative prompt) x 2 heads
 DEFAULTS = dict(steps=20, cfg=3.0, sampler="euler", scheduler="simple")
 
 

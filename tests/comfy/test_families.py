@@ -152,7 +152,7 @@ def test_wan22_14b_two_experts_each_patched(host, layouts):
         assert report.steps == 2
         # 2 steps each, dense_warmup 0.3 -> the first step of each sampler dense, the second sparse
         assert report.summary["sparse_calls"] == 2, report.summary
-        assert {step for step, _, labels, _ in report.records if labels is not None} == {1}
+        assert {step for step, _, labels, *_ in report.records if labels is not None} == {1}
     assert set(layouts) == {VideoLayout(2, 256)}
 
 

@@ -73,9 +73,10 @@ def test_a_registered_pattern_runs_in_the_node_with_its_own_labels_and_run_state
     assert len(RenamedSVG.states) == 2 and RenamedSVG.states[0] is not RenamedSVG.states[1]
     assert RenamedSVG.states[0].calls == {0: s["sparse_calls"] // 2, 1: s["sparse_calls"] // 2}
     assert s["run_state_bytes"] == 1002 and again.summary["run_state_bytes"] == 1002
-    # the report: 4-tuples, the pattern's label names, the same labels as svg's
+    # the report: 5-tuples, the pattern's label names, the same labels as svg's
     assert renamed.label_names == ("frame", "position") and svg.label_names == ("spatial", "temporal")
     assert len(renamed.records) == len(svg.records)
-    for (step, block, labels, density), (step_s, block_s, labels_s, density_s) in zip(renamed.records, svg.records):
-        assert (step, block) == (step_s, block_s) and density is None and density_s is None
+    for (step, block, labels, density, conditions), (step_s, block_s, labels_s, density_s, conditions_s) in \
+            zip(renamed.records, svg.records):
+        assert (step, block, conditions) == (step_s, block_s, conditions_s) and density is None and density_s is None
         assert (labels is None and labels_s is None) or (labels.dtype == torch.int8 and torch.equal(labels, labels_s))

@@ -243,6 +243,9 @@ def test_interrupted_run_leaves_no_state_and_the_next_run_is_right(host, wan):
 
     with pytest.raises(comfy.model_management.InterruptProcessingException):
         host.sample(model, video(), cond(context()), callback=interrupt)
+    report = host.report(model)      # the run says how it ended: step 0 finished, step 1 interrupted
+    assert (report.ended, report.steps_done, report.steps, report.output) == ("interrupted", 1, 3, None)
+    assert report.summary["ended"] == "interrupted" and report.summary["steps_done"] == 1
     options = model.model_options["transformer_options"]
     assert "svg_sparse_attention_run" not in options and "svg_sparse_attention_call" not in options
     assert torch.equal(host.sample(model, video(), cond(context())), fresh)
