@@ -6,6 +6,10 @@
   squared error of the spatial and of the temporal pattern against exact attention.
 * :func:`global_rows_attention` - the dense global (text) query rows of a call, split over the
   keys (flash-decoding style) so that a few hundred rows still fill the GPU.
+* :func:`semantic_attention` - SVG2's variable-size block-sparse attention on the cluster-permuted
+  layout; :func:`kmeans_assign` / :func:`kmeans_update` - its k-means steps; :func:`permute_rows` -
+  keys / values copied into cluster order (torch references in ``svg_attention/clustering.py`` and
+  ``svg_attention/semantic.py``).
 * :func:`triton_support` - whether the Triton path can run for a device / dtype / head_dim.
 
 Importing this package never needs Triton or CUDA: Triton is imported lazily on the first
@@ -20,7 +24,9 @@ import torch
 from ._jit import interpret_requested
 from .band_attention import band_attention, band_config
 from .checks import DTYPES, HEAD_DIMS, INTERPRETER_DTYPES
+from .kmeans import kmeans_assign, kmeans_update, permute_rows, permute_rows_reference
 from .profile import global_rows_attention, profile_errors
+from .semantic_attention import semantic_attention
 
 __all__ = [
     "band_attention",
@@ -31,6 +37,12 @@ __all__ = [
     "svg_profile",
     "svg_band_attention",
     "svg_global_rows",
+    "kmeans_assign",
+    "kmeans_update",
+    "permute_rows",
+    "permute_rows_reference",
+    "semantic_attention",
+    "svg2_attention",
 ]
 
 
@@ -55,6 +67,14 @@ def svg_global_rows(q, k, v, layout, key_bias=None, scale=None, out=None):
     """global_rows_attention with svg_attention's signature: writes the global rows of out."""
     return global_rows_attention(q, k, v, out, video_start=layout.video_start, num_frames=layout.num_frames,
                                  frame_tokens=layout.frame_tokens, key_bias=key_bias, scale=scale)
+
+
+def svg2_attention(q, k, v, layout, q_clusters, k_clusters, keep, key_bias=None, scale=None, out=None):
+    """semantic_attention with the signature of svg_attention.semantic.semantic_attention_reference
+    (clusters: any objects with ``perm`` and ``offsets``, e.g. svg_attention.clustering.Clusters)."""
+    return semantic_attention(q, k, v, q_clusters.perm, q_clusters.offsets, k_clusters.perm, k_clusters.offsets,
+                              keep, video_start=layout.video_start, key_bias=key_bias, scale=scale, out=out)
+
 
 _TRITON_STATE = None
 

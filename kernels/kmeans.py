@@ -1,0 +1,155 @@
+"""SVG2's k-means steps on the GPU, and the permuted copy of keys / values.
+
+Drop-in for the plain-torch references in ``svg_attention/clustering.py`` (the one definition of
+the math; tests compare against them):
+
+* :func:`kmeans_assign` (``assign_reference``): nearest centroid of every video vector of every
+  (b, h), fused dot product + running argmin over centroid tiles: nothing of size V x C x D, and the
+  V x C distances only tile by tile in registers. The dot runs in the input dtype (bf16 / fp16 on
+  the GPU, fp32 accumulate) against the centroids cast to it, so labels can differ from the fp32
+  reference where two centroids are within rounding of each other.
+* :func:`kmeans_update` (``update_reference``): centroid = mean of its cluster, summed over the
+  cluster's contiguous segment of the permuted order, one program per (cluster, b*h): no atomics,
+  deterministic; an empty cluster keeps its previous centroid.
+* :func:`permute_rows` (:func:`permute_rows_reference`): the video keys and values of a run of
+  (b, h) pairs copied into cluster order, contiguous [count, V, D] (the attention kernel's TMA
+  source).
+
+Shapes: x [B, H, V, D] (any strides, last dim contiguous; the video slice of q or k), centroids
+float32 [B, H, C, D], labels / perm int32 [B, H, V], offsets int32 [B, H, C + 1].
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from . import _jit
+
+__all__ = ["kmeans_assign", "kmeans_update", "permute_rows", "permute_rows_reference", "kmeans_config"]
+
+_GPU_CONFIG = dict(
+    assign=dict(BLOCK_M=128, BLOCK_C=64, num_warps=8, num_stages=3),
+    update=dict(BLOCK=64, num_warps=4, num_stages=2),
+    permute=dict(BLOCK=64, num_warps=4, num_stages=2),
+)
+_INTERPRETER_CONFIG = dict(
+    assign=dict(BLOCK_M=16, BLOCK_C=16, num_warps=4, num_stages=1),
+    update=dict(BLOCK=16, num_warps=4, num_stages=1),
+    permute=dict(BLOCK=16, num_warps=4, num_stages=1),
+)
+LAST_LAUNCH: dict = {}
+
+
+def kmeans_config(kind: str, interpreted: bool, override: Optional[dict] = None) -> dict:
+    cfg = dict((_INTERPRETER_CONFIG if interpreted else _GPU_CONFIG)[kind])
+    if override:
+        cfg.update(override)
+    return cfg
+
+
+def _check_points(x, mod, name="x"):
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be [B, H, V, D]; got shape {tuple(x.shape)}")
+    if x.stride(-1) != 1:
+        raise ValueError(f"{name}: the last dimension must be contiguous; got strides {x.stride()}")
+    allowed = (torch.float16, torch.bfloat16) + ((torch.float32,) if mod.INTERPRETED else ())
+    if x.dtype not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}; got {x.dtype}")
+    if x.shape[-1] not in (64, 128):
+        raise ValueError(f"head_dim must be 64 or 128; got {x.shape[-1]}")
+    return x.shape
+
+
+def _check_index(t, shape, name):
+    if tuple(t.shape) != tuple(shape) or t.dtype != torch.int32:
+        raise ValueError(f"{name} must be int32 {list(shape)}; got {t.dtype} {list(t.shape)}")
+    return t.contiguous()
+
+
+def kmeans_assign(x: torch.Tensor, centroids: torch.Tensor, config: Optional[dict] = None) -> torch.Tensor:
+    """Nearest centroid (squared Euclidean, lowest index on ties): int32 [B, H, V]."""
+    mod = _jit.load_for("_kmeans_triton", x)
+    B, H, V, D = _check_points(x, mod)
+    if centroids.dim() != 4 or tuple(centroids.shape[:2]) != (B, H) or centroids.shape[3] != D:
+        raise ValueError(f"centroids must be [{B}, {H}, C, {D}]; got {tuple(centroids.shape)}")
+    if centroids.device != x.device:
+        raise ValueError("centroids must be on the device of x")
+    C = centroids.shape[2]
+    cent = centroids.to(x.dtype).contiguous()
+    csq = cent.float().pow(2).sum(-1).contiguous()
+    labels = torch.empty(B, H, V, dtype=torch.int32, device=x.device)
+    cfg = kmeans_config("assign", mod.INTERPRETED, config)
+    prec = "ieee" if x.dtype == torch.float32 else None
+    grid = (triton_cdiv(V, cfg["BLOCK_M"]), B * H)
+    LAST_LAUNCH["assign"] = mod.assign_kernel[grid](
+        x, cent, csq, labels, x.stride(0), x.stride(1), x.stride(2), H, V, C,
+        BLOCK_M=cfg["BLOCK_M"], BLOCK_C=cfg["BLOCK_C"], HEAD_DIM=D, PREC=prec,
+        num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
+    return labels
+
+
+def kmeans_update(x: torch.Tensor, perm: torch.Tensor, offsets: torch.Tensor, previous: torch.Tensor,
+                  config: Optional[dict] = None) -> torch.Tensor:
+    """Centroid = mean of its cluster's vectors; an empty cluster keeps ``previous``: float32 [B, H, C, D]."""
+    mod = _jit.load_for("_kmeans_triton", x)
+    B, H, V, D = _check_points(x, mod)
+    if previous.dim() != 4 or tuple(previous.shape[:2]) != (B, H) or previous.shape[3] != D:
+        raise ValueError(f"previous must be [{B}, {H}, C, {D}]; got {tuple(previous.shape)}")
+    C = previous.shape[2]
+    perm = _check_index(perm, (B, H, V), "perm")
+    offsets = _check_index(offsets, (B, H, C + 1), "offsets")
+    prev = previous.float().contiguous()
+    new = torch.empty_like(prev)
+    cfg = kmeans_config("update", mod.INTERPRETED, config)
+    LAST_LAUNCH["update"] = mod.update_kernel[(C, B * H)](
+        x, perm, offsets, prev, new, x.stride(0), x.stride(1), x.stride(2), H, V, C,
+        BLOCK=cfg["BLOCK"], HEAD_DIM=D, num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
+    return new
+
+
+def permute_rows_reference(k, v, perm, video_start: int, bh_start: int = 0, count: Optional[int] = None):
+    """(kp, vp): contiguous [count, V, D] with kp[j, p] = k[b, h, video_start + perm[b, h, p]] for the
+    flattened (b, h) = bh_start + j (all pairs by default)."""
+    B, H, _, D = k.shape
+    V = perm.shape[-1]
+    count = B * H - bh_start if count is None else count
+    index = perm.reshape(B * H, V)[bh_start:bh_start + count].long() + video_start
+    flat = lambda t: t.reshape(B * H, t.shape[2], D)[bh_start:bh_start + count]   # noqa: E731
+    return (torch.gather(flat(k), 1, index[..., None].expand(count, V, D)).contiguous(),
+            torch.gather(flat(v), 1, index[..., None].expand(count, V, D)).contiguous())
+
+
+def permute_rows(k: torch.Tensor, v: torch.Tensor, perm: torch.Tensor, video_start: int, bh_start: int = 0,
+                 count: Optional[int] = None, out: Optional[tuple] = None, config: Optional[dict] = None):
+    """Triton :func:`permute_rows_reference`; ``out`` = preallocated (kp, vp) of at least ``count`` rows
+    (reused between head chunks)."""
+    mod = _jit.load_for("_kmeans_triton", k)
+    B, H, N, D = _check_points(k, mod, "k")
+    if tuple(v.shape) != tuple(k.shape) or v.dtype != k.dtype or v.stride(-1) != 1:
+        raise ValueError(f"v must match k {tuple(k.shape)} {k.dtype} with a contiguous last dim")
+    V = perm.shape[-1]
+    perm = _check_index(perm, (B, H, V), "perm")
+    count = B * H - bh_start if count is None else count
+    if not (0 <= bh_start and count >= 1 and bh_start + count <= B * H):
+        raise ValueError(f"head range [{bh_start}, {bh_start + count}) outside [0, {B * H})")
+    if video_start < 0 or video_start + V > N:
+        raise ValueError(f"video [{video_start}, {video_start + V}) does not fit in {N} tokens")
+    if out is None:
+        kp = torch.empty(count, V, D, dtype=k.dtype, device=k.device)
+        vp = torch.empty_like(kp)
+    else:
+        kp, vp = out
+        if kp.shape[0] < count or tuple(kp.shape[1:]) != (V, D) or not kp.is_contiguous() or \
+                kp.dtype != k.dtype or tuple(vp.shape) != tuple(kp.shape) or not vp.is_contiguous():
+            raise ValueError(f"out must be two contiguous [>= {count}, {V}, {D}] {k.dtype} tensors")
+    cfg = kmeans_config("permute", mod.INTERPRETED, config)
+    LAST_LAUNCH["permute"] = mod.permute_rows_kernel[(triton_cdiv(V, cfg["BLOCK"]), count)](
+        k, v, perm, kp, vp, k.stride(0), k.stride(1), k.stride(2), v.stride(0), v.stride(1), v.stride(2),
+        H, V, int(video_start), int(bh_start),
+        BLOCK=cfg["BLOCK"], HEAD_DIM=D, num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
+    return kp, vp
+
+
+def triton_cdiv(a: int, b: int) -> int:
+    return -(-int(a) // int(b))

@@ -1,0 +1,293 @@
+"""SVG2 attention on the cluster-permuted layout: variable-size block-sparse forward (Triton).
+
+The math is ``svg_attention.semantic.semantic_attention_reference`` (the one definition; tests
+compare against it): per (b, h), the video queries sorted by query cluster (``q_perm``: video index
+of each permuted row; ``q_offsets``: cluster boundaries), the video keys / values sorted by key
+cluster (``k_perm``, ``k_offsets``), and ``keep`` bool [B, H, Cq, Ck]: the rows of query cluster a
+attend to the keys of every key cluster c with ``keep[b, h, a, c]`` and to every global key
+(``key_bias`` added there); output rows go back to their frame-major tokens. Only the video rows of
+``out`` are written (the caller does the dense global rows).
+
+How it runs:
+* key ranges: per (b, h, query cluster), adjacent kept key clusters merge into one contiguous range
+  of permuted key positions (empty clusters in between do not split a range); each range is cut
+  into BLOCK_N-key tiles starting at its first key: full tiles run unmasked, the range's last,
+  partial tile masked (:func:`key_tile_table`);
+* work items: each query cluster's rows cut into tiles of BLOCK_M rows (the last one masked at the
+  cluster edge; with ``TAIL_M`` set, a last piece of <= TAIL_M rows runs in a second launch with
+  BLOCK_M = TAIL_M instead of wasting most of a BLOCK_M tile); items sorted longest first
+  (:func:`query_work_items`) so the big ones do not finish last;
+* permutation: the query gather and the output scatter are fused into the kernel's loads and stores
+  (index loads through ``q_perm``); keys / values either through ``k_perm`` in the loads
+  (SOURCE="gather", no copy) or from contiguous copies in cluster order (SOURCE="copy" pointer
+  loads, "tma" tensor-descriptor loads of the full tiles on Hopper), made by
+  ``kmeans.permute_rows`` per chunk of HEAD_CHUNK (b, h) pairs, so the extra memory is
+  2 x HEAD_CHUNK x V x D elements, not 2 x B x H x V x D.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as Fnn
+
+from . import _jit
+from .kmeans import permute_rows
+
+__all__ = ["semantic_attention", "key_tile_table", "query_work_items", "semantic_config", "computed_pairs"]
+
+_GPU_CONFIG = {
+    64: dict(BLOCK_M=128, BLOCK_N=64, TAIL_M=64, num_warps=4, num_stages=3, SOURCE="tma", WS=False,
+             HEAD_CHUNK=16),
+    128: dict(BLOCK_M=128, BLOCK_N=64, TAIL_M=64, num_warps=8, num_stages=3, SOURCE="tma", WS=True,
+              HEAD_CHUNK=8),
+}
+_INTERPRETER_CONFIG = dict(BLOCK_M=16, BLOCK_N=16, TAIL_M=None, num_warps=4, num_stages=1, SOURCE="gather",
+                           WS=False, HEAD_CHUNK=0)
+_SOURCES = {"gather": 0, "copy": 1, "tma": 2}
+LAST_LAUNCH: dict = {}
+
+
+def semantic_config(head_dim: int, interpreted: bool, override: Optional[dict] = None) -> dict:
+    cfg = dict(_INTERPRETER_CONFIG if interpreted else _GPU_CONFIG[head_dim])
+    if override:
+        cfg.update(override)
+    if cfg["SOURCE"] not in _SOURCES:
+        raise ValueError(f"SOURCE must be one of {tuple(_SOURCES)}; got {cfg['SOURCE']!r}")
+    return cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# tile tables (torch, on the device, no host synchronisation)
+# ----------------------------------------------------------------------------------------------
+def key_tile_table(keep: torch.Tensor, k_offsets: torch.Tensor, block_n: int, video_tokens: int):
+    """Key tiles of every (pair, query cluster). keep bool [P, Cq, Ck] (P = flattened (b, h) pairs),
+    k_offsets int32 [P, Ck + 1], video_tokens V (= k_offsets[:, -1]).
+
+    Returns (start int32 [P*Cq, T], valid int32 [P*Cq, T], count int32 [P*Cq, 2]) with
+    T = V // block_n + ceil(Ck / 2): entries [0, count[., 0]) are full tiles (``block_n`` keys from
+    ``start``), entries [count[., 0], count[., 0] + count[., 1]) partial tiles (``valid`` keys).
+    """
+    P, Cq, Ck = keep.shape
+    sizes = (k_offsets[:, 1:] - k_offsets[:, :-1])[:, None, :]              # [P, 1, Ck]
+    sel = keep | (sizes == 0)
+    start_flag = sel & ~Fnn.pad(sel[..., :-1], (1, 0))
+    end_flag = sel & ~Fnn.pad(sel[..., 1:], (0, 1))
+    R = (Ck + 1) // 2
+    run = torch.cumsum(start_flag, dim=-1, dtype=torch.int32) - 1
+    dump = torch.full_like(run, R)
+    first = k_offsets[:, None, :-1].expand(P, Cq, Ck)
+    last = k_offsets[:, None, 1:].expand(P, Cq, Ck)
+    range_start = torch.zeros(P, Cq, R + 1, dtype=torch.int32, device=keep.device)
+    range_end = torch.zeros_like(range_start)
+    range_start.scatter_(-1, torch.where(start_flag, run, dump).long(), first)
+    range_end.scatter_(-1, torch.where(end_flag, run, dump).long(), last)
+    range_start, range_end = range_start[..., :R], range_end[..., :R]
+    length = range_end - range_start
+    full = length // block_n
+    rem = length - full * block_n
+    cum_full = torch.cumsum(full, dim=-1, dtype=torch.int32)
+    n_full = cum_full[..., -1]
+    TF = max(1, video_tokens // block_n)      # ranges are disjoint: at most V // block_n full tiles
+    T = TF + R
+    slot = torch.arange(TF, device=keep.device, dtype=torch.int32).expand(P, Cq, TF).contiguous()
+    r_of = torch.searchsorted(cum_full, slot, right=True).clamp_(max=R - 1)
+    before = (cum_full - full).gather(-1, r_of)
+    start = torch.zeros(P, Cq, T + 1, dtype=torch.int32, device=keep.device)
+    start[..., :TF] = range_start.gather(-1, r_of) + (slot - before) * block_n
+    valid = torch.full_like(start, block_n)
+    has_part = rem > 0
+    part_id = torch.cumsum(has_part, dim=-1, dtype=torch.int32) - 1
+    dest = torch.where(has_part, n_full[..., None] + part_id, torch.full_like(part_id, T)).long()
+    start.scatter_(-1, dest, range_start + full * block_n)
+    valid.scatter_(-1, dest, rem)
+    count = torch.stack([n_full, has_part.sum(-1, dtype=torch.int32)], dim=-1)
+    return (start[..., :T].reshape(P * Cq, T).contiguous(), valid[..., :T].reshape(P * Cq, T).contiguous(),
+            count.reshape(P * Cq, 2).contiguous())
+
+
+def query_work_items(q_offsets: torch.Tensor, tile_count: torch.Tensor, pair_start: int, block_m: int,
+                     tail_m: Optional[int], video_tokens: int):
+    """Work items of a run of pairs: (main int32 [n, 4], tail int32 [m, 4] or None).
+
+    q_offsets int32 [P, Cq + 1]; tile_count int32 [P*Cq, 2] (key tiles per query cluster, from
+    :func:`key_tile_table`); an item is (bh = pair_start + pair, query cluster, first row, end row).
+    Each query cluster gives floor(size / block_m) full row tiles plus its remainder: in the main
+    list when it exceeds ``tail_m`` (or when ``tail_m`` is None), else as one item of the tail list
+    (run with BLOCK_M = tail_m). Items are sorted by descending key tiles; padding items (end <=
+    first) trail.
+    """
+    P, C1 = q_offsets.shape
+    Cq = C1 - 1
+    dev = q_offsets.device
+    sizes = q_offsets[:, 1:] - q_offsets[:, :-1]                            # [P, Cq]
+    full = sizes // block_m
+    rem = sizes - full * block_m
+    rem_main = rem > 0 if tail_m is None else rem > tail_m
+    per_cluster = full + rem_main.int()
+    work = tile_count.view(P, Cq, 2).sum(-1)                                # key tiles per cluster
+    QT = video_tokens // block_m + Cq
+    cum = torch.cumsum(per_cluster, dim=-1, dtype=torch.int32)
+    slot = torch.arange(QT, device=dev, dtype=torch.int32).expand(P, QT).contiguous()
+    cluster = torch.searchsorted(cum, slot, right=True)
+    real = cluster < Cq
+    cluster = cluster.clamp_(max=Cq - 1)
+    index = slot - (cum - per_cluster).gather(-1, cluster)
+    first = q_offsets[:, :-1].gather(-1, cluster) + index * block_m
+    end = torch.minimum(first + block_m, q_offsets[:, 1:].gather(-1, cluster))
+    end = torch.where(real, end, first)
+    pair = torch.arange(P, device=dev, dtype=torch.int32)[:, None].expand(P, QT) + pair_start
+    items = torch.stack([pair, cluster.int(), first, end], dim=-1).view(P * QT, 4)
+    key = torch.where(real, work.gather(-1, cluster), torch.full_like(cluster, -1).int()).view(-1)
+    main = items[torch.sort(key, descending=True, stable=True).indices].contiguous()
+    if tail_m is None:
+        return main, None
+    tail_real = (rem > 0) & ~rem_main
+    tail_first = q_offsets[:, :-1] + full * block_m
+    tail_end = torch.where(tail_real, q_offsets[:, 1:], tail_first)
+    pair_c = torch.arange(P, device=dev, dtype=torch.int32)[:, None].expand(P, Cq) + pair_start
+    cl = torch.arange(Cq, device=dev, dtype=torch.int32).expand(P, Cq)
+    tail_items = torch.stack([pair_c, cl, tail_first, tail_end], dim=-1).view(P * Cq, 4)
+    tkey = torch.where(tail_real, work, torch.full_like(work, -1)).view(-1)
+    return main, tail_items[torch.sort(tkey, descending=True, stable=True).indices].contiguous()
+
+
+def computed_pairs(tile_count: torch.Tensor, q_offsets: torch.Tensor, block_m: int, block_n: int,
+                   tail_m: Optional[int]) -> torch.Tensor:
+    """Query-key pairs the kernel's tiles span, masked ones included (video keys only): int64 [P]
+    (diagnostics: kept pairs / this = the tile efficiency)."""
+    P, C1 = q_offsets.shape
+    sizes = (q_offsets[:, 1:] - q_offsets[:, :-1]).long()
+    full = sizes // block_m
+    rem = sizes - full * block_m
+    if tail_m is None:
+        rows = (full + (rem > 0).long()) * block_m
+    else:
+        rows = full * block_m + torch.where(rem > tail_m, block_m, torch.where(rem > 0, tail_m, 0))
+    keys = tile_count.view(P, C1 - 1, 2).long().sum(-1) * block_n
+    return (rows * keys).sum(-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# launcher
+# ----------------------------------------------------------------------------------------------
+def _check(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start, mod):
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.dim() != 4 or t.stride(-1) != 1:
+            raise ValueError(f"{name} must be [B, H, N, D] with a contiguous last dim; got {tuple(t.shape)} "
+                             f"strides {t.stride()}")
+    if q.shape != k.shape or q.shape != v.shape or q.dtype != k.dtype or q.dtype != v.dtype:
+        raise ValueError(f"q, k, v must share shape and dtype; got {tuple(q.shape)} {q.dtype}, "
+                         f"{tuple(k.shape)} {k.dtype}, {tuple(v.shape)} {v.dtype}")
+    allowed = (torch.float16, torch.bfloat16) + ((torch.float32,) if mod.INTERPRETED else ())
+    if q.dtype not in allowed:
+        raise ValueError(f"semantic_attention needs {allowed}; got {q.dtype}")
+    B, H, N, D = q.shape
+    if D not in (64, 128):
+        raise ValueError(f"semantic_attention supports head_dim 64 or 128; got {D}")
+    V = q_perm.shape[-1]
+    if video_start < 0 or video_start + V > N:
+        raise ValueError(f"video [{video_start}, {video_start + V}) does not fit in N={N} tokens")
+    Cq, Ck = q_offsets.shape[-1] - 1, k_offsets.shape[-1] - 1
+    for name, t, shape in (("q_perm", q_perm, (B, H, V)), ("k_perm", k_perm, (B, H, V)),
+                           ("q_offsets", q_offsets, (B, H, Cq + 1)), ("k_offsets", k_offsets, (B, H, Ck + 1))):
+        if tuple(t.shape) != shape or t.dtype != torch.int32 or t.device != q.device:
+            raise ValueError(f"{name} must be int32 {list(shape)} on {q.device}; got {t.dtype} {list(t.shape)}")
+    if tuple(keep.shape) != (B, H, Cq, Ck) or keep.dtype != torch.bool:
+        raise ValueError(f"keep must be bool [{B}, {H}, {Cq}, {Ck}]; got {keep.dtype} {list(keep.shape)}")
+    return B, H, N, D, V, Cq, Ck
+
+
+def _tma_descriptors(kc, vc, block_n):
+    from triton.tools.tensor_descriptor import TensorDescriptor
+    blk = [1, block_n, kc.shape[-1]]
+    return dict(KC_DESC=TensorDescriptor(kc, list(kc.shape), list(kc.stride()), blk),
+                VC_DESC=TensorDescriptor(vc, list(vc.shape), list(vc.stride()), blk))
+
+
+def semantic_attention(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, *, video_start: int,
+                       key_bias: Optional[torch.Tensor] = None, scale: Optional[float] = None,
+                       out: Optional[torch.Tensor] = None, config: Optional[dict] = None,
+                       stats: Optional[dict] = None) -> torch.Tensor:
+    """Video rows of SVG2 attention (see the module docstring). q, k, v [B, H, N, D] fp16/bf16 (fp32
+    in the interpreter), D 64 or 128; q_perm / k_perm int32 [B, H, V]; q_offsets / k_offsets int32
+    [B, H, C + 1]; keep bool [B, H, Cq, Ck]; key_bias float32 [B or 1, N] (global entries read).
+    ``stats`` (a dict), when given, receives ``computed_pairs`` int64 [B*H]: the pairs the tiles span.
+    Returns ``out`` (allocated if None; only the video rows written)."""
+    mod = _jit.load_for("_semantic_triton", q)
+    B, H, N, D, V, Cq, Ck = _check(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start, mod)
+    cfg = semantic_config(D, mod.INTERPRETED, config)
+    if out is None:
+        out = torch.empty_like(q)
+    elif tuple(out.shape) != (B, H, N, D) or out.dtype != q.dtype or out.device != q.device or out.stride(-1) != 1:
+        raise ValueError(f"out must be [{B}, {H}, {N}, {D}] {q.dtype} with a contiguous last dim")
+    G = N - V
+    if key_bias is not None:
+        if key_bias.dim() == 1:
+            key_bias = key_bias[None]
+        if key_bias.dim() != 2 or key_bias.shape[0] not in (1, B) or key_bias.shape[1] != N or \
+                key_bias.dtype != torch.float32 or key_bias.device != q.device:
+            raise ValueError(f"key_bias must be float32 [B or 1, N] = [{B} or 1, {N}] on {q.device}; got "
+                             f"{key_bias.dtype} {tuple(key_bias.shape)}")
+        key_bias = key_bias.contiguous()
+    has_bias = key_bias is not None and G > 0
+    bias_arg = key_bias if has_bias else q
+    stride_biasb = (key_bias.stride(0) if key_bias.shape[0] > 1 else 0) if has_bias else 0
+    scale = 1.0 / math.sqrt(D) if scale is None else float(scale)
+    BM, BN, TM = cfg["BLOCK_M"], cfg["BLOCK_N"], cfg.get("TAIL_M")
+    source = _SOURCES[cfg["SOURCE"]]
+    if source == 2 and (mod.INTERPRETED or not _tma_ok(q)):
+        source = 1
+    ws = bool(cfg.get("WS")) and source == 2
+    pairs = B * H
+    chunk = pairs if (source == 0 or not cfg.get("HEAD_CHUNK")) else min(pairs, int(cfg["HEAD_CHUNK"]))
+    qp_flat = q_perm.reshape(pairs, V).contiguous()
+    kp_flat = k_perm.reshape(pairs, V).contiguous()
+    qo_flat = q_offsets.reshape(pairs, Cq + 1).contiguous()
+    ko_flat = k_offsets.reshape(pairs, Ck + 1).contiguous()
+    keep_flat = keep.reshape(pairs, Cq, Ck)
+    scratch = None
+    if source:
+        scratch = (torch.empty(chunk, V, D, dtype=q.dtype, device=q.device),
+                   torch.empty(chunk, V, D, dtype=q.dtype, device=q.device))
+    prec = "ieee" if q.dtype == torch.float32 else None
+    spans = []
+    for p0 in range(0, pairs, chunk):
+        count = min(chunk, pairs - p0)
+        ko = ko_flat[p0:p0 + count]
+        t_start, t_valid, t_count = key_tile_table(keep_flat[p0:p0 + count], ko, BN, V)
+        main, tail = query_work_items(qo_flat[p0:p0 + count], t_count, p0, BM, TM, V)
+        if stats is not None:
+            spans.append(computed_pairs(t_count, qo_flat[p0:p0 + count], BM, BN, TM))
+        descs, kc, vc = {}, q, q
+        if source:
+            kc, vc = permute_rows(k, v, kp_flat.view(B, H, V), video_start, p0, count, out=scratch)
+            if source == 2:
+                descs = _tma_descriptors(kc[:count], vc[:count], BN)
+        for items, block_m in ((main, BM), (tail, TM)):
+            if items is None:
+                continue
+            LAST_LAUNCH[f"attention_m{block_m}"] = mod.semantic_fwd_kernel[(items.shape[0],)](
+                q, k, v, kc, vc, out, bias_arg, qp_flat, kp_flat, items, t_start, t_valid, t_count,
+                q.stride(0), q.stride(1), q.stride(2),
+                k.stride(0), k.stride(1), k.stride(2),
+                v.stride(0), v.stride(1), v.stride(2),
+                out.stride(0), out.stride(1), out.stride(2),
+                stride_biasb,
+                H, int(video_start), V, G, Cq, t_start.shape[1], p0, scale * 1.4426950408889634,
+                BLOCK_M=block_m, BLOCK_N=BN, HEAD_DIM=D, HAS_BIAS=has_bias, PREC=prec, SOURCE=source,
+                WS=ws, **descs, num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
+    if stats is not None:
+        stats["computed_pairs"] = torch.cat(spans)
+    return out
+
+
+def _tma_ok(q) -> bool:
+    if not q.is_cuda or torch.cuda.get_device_capability(q.device)[0] < 9:
+        return False
+    try:
+        from triton.tools.tensor_descriptor import TensorDescriptor  # noqa: F401
+    except ImportError:
+        return False
+    return True
