@@ -50,7 +50,7 @@ def _video_rows(K, V_, KPERM, j, bh, b, h, start, n_valid, VS, V,
 
 @triton.jit(do_not_specialize=["H", "VS", "V", "G", "CQ", "TMAX", "BH0"])
 def semantic_fwd_kernel(
-        Q, K, V_, KC, VC, O, BIAS, QPERM, KPERM, WORK, TILE_START, TILE_VALID, TILE_COUNT,
+        Q, K, V_, KC, VC, O, BIAS, QPERM, KPERM, WORK, TILE_START, TILE_VALID, TILE_COUNT, KEYPOS, KEYOFF,
         stride_qb, stride_qh, stride_qn,
         stride_kb, stride_kh, stride_kn,
         stride_vb, stride_vh, stride_vn,
@@ -63,12 +63,15 @@ def semantic_fwd_kernel(
     """One program: one work item = up to BLOCK_M consecutive permuted query rows of ONE query cluster.
 
     WORK int32 [n, 4]: (bh, query cluster, first row, end row) in permuted positions; end <= first:
-    nothing to do. TILE_START / TILE_VALID int32 [chunk*CQ, TMAX], TILE_COUNT int32 [chunk*CQ, 2]: per
+    a padding item (it points at TILE_COUNT's last row, which has no tiles; nothing is stored).
+    TILE_START / TILE_VALID int32 [chunk*CQ, TMAX], TILE_COUNT int32 [chunk*CQ + 1, 2]: per
     (bh - BH0, query cluster) the key tiles of its kept key ranges (permuted key positions): first the
     TILE_COUNT[., 0] full tiles (BLOCK_N keys each, unmasked), then TILE_COUNT[., 1] partial tiles
     (TILE_VALID keys, the rest masked). Then the G global keys (prefix, then suffix), with BIAS.
     SOURCE: 0 keys gathered from k / v through KPERM; 1 from contiguous copies KC / VC [chunk, V, D]
-    of the (b, h) pairs BH0..; 2 as 1, the full tiles through TMA descriptors KC_DESC / VC_DESC.
+    of the (b, h) pairs BH0..; 2 as 1, the full tiles through TMA descriptors KC_DESC / VC_DESC;
+    3 "packed": no ranges, the kept keys' token indices KEYPOS[KEYOFF[row]:KEYOFF[row + 1]] in tiles
+    of BLOCK_N (only the last one masked), gathered from k / v.
     Output rows are scattered to their frame-major tokens through QPERM (the inverse permutation).
     """
     w = tl.program_id(0)
@@ -77,21 +80,39 @@ def semantic_fwd_kernel(
     qc = tl.load(item + 1)
     r0 = tl.load(item + 2)
     r1 = tl.load(item + 3)
-    if r1 > r0:
-        b = bh // H
-        h = bh % H
-        j = bh - BH0
-        offs_d = tl.arange(0, HEAD_DIM)
-        rows = r0 + tl.arange(0, BLOCK_M)
-        row_ok = rows < r1
-        q_tok = (tl.load(QPERM + bh.to(tl.int64) * V + rows, mask=row_ok, other=0) + VS).to(tl.int64)
-        q = tl.load(Q + b.to(tl.int64) * stride_qb + h.to(tl.int64) * stride_qh + q_tok[:, None] * stride_qn
-                    + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-        m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
-        l_i = tl.zeros([BLOCK_M], tl.float32)
-        acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
+    b = bh // H
+    h = bh % H
+    j = bh - BH0
+    offs_d = tl.arange(0, HEAD_DIM)
+    rows = r0 + tl.arange(0, BLOCK_M)
+    row_ok = rows < r1
+    q_tok = (tl.load(QPERM + bh.to(tl.int64) * V + rows, mask=row_ok, other=0) + VS).to(tl.int64)
+    q = tl.load(Q + b.to(tl.int64) * stride_qb + h.to(tl.int64) * stride_qh + q_tok[:, None] * stride_qn
+                + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
 
-        lst = j.to(tl.int64) * CQ + qc
+    lst = j.to(tl.int64) * CQ + qc
+    k_base = K + b.to(tl.int64) * stride_kb + h.to(tl.int64) * stride_kh
+    v_base = V_ + b.to(tl.int64) * stride_vb + h.to(tl.int64) * stride_vh
+    if SOURCE == 3:
+        first = tl.load(KEYOFF + lst)
+        n_keys = tl.load(KEYOFF + lst + 1) - first
+        n_full = n_keys // BLOCK_N
+        for t in range(0, n_full):
+            tok = tl.load(KEYPOS + first + t * BLOCK_N + tl.arange(0, BLOCK_N)).to(tl.int64)
+            k = tl.load(k_base + tok[:, None] * stride_kn + offs_d[None, :])
+            v = tl.load(v_base + tok[:, None] * stride_vn + offs_d[None, :])
+            acc, l_i, m_i = _step(acc, l_i, m_i, q, k, v, qk_scale, None, False, PREC)
+        for n0 in range(n_full * BLOCK_N, n_keys, BLOCK_N):
+            ok = n0 + tl.arange(0, BLOCK_N) < n_keys
+            tok = tl.load(KEYPOS + first + n0 + tl.arange(0, BLOCK_N), mask=ok, other=0).to(tl.int64)
+            k = tl.load(k_base + tok[:, None] * stride_kn + offs_d[None, :], mask=ok[:, None], other=0.0)
+            v = tl.load(v_base + tok[:, None] * stride_vn + offs_d[None, :], mask=ok[:, None], other=0.0)
+            bias = tl.where(ok, 0.0, float("-inf"))
+            acc, l_i, m_i = _step(acc, l_i, m_i, q, k, v, qk_scale, bias, True, PREC)
+    else:
         n_full = tl.load(TILE_COUNT + lst * 2)
         n_part = tl.load(TILE_COUNT + lst * 2 + 1)
         starts = TILE_START + lst * TMAX
@@ -126,20 +147,38 @@ def semantic_fwd_kernel(
                                    BLOCK_N, HEAD_DIM, 1)
             bias = tl.where(tl.arange(0, BLOCK_N) < nv, 0.0, float("-inf"))
             acc, l_i, m_i = _step(acc, l_i, m_i, q, k, v, qk_scale, bias, True, PREC)
-        k_base = K + b.to(tl.int64) * stride_kb + h.to(tl.int64) * stride_kh
-        v_base = V_ + b.to(tl.int64) * stride_vb + h.to(tl.int64) * stride_vh
-        for n0 in range(0, G, BLOCK_N):
-            idx = n0 + tl.arange(0, BLOCK_N)
-            valid = idx < G
-            tok = tl.where(idx < VS, idx, idx + V).to(tl.int64)
-            k = tl.load(k_base + tok[:, None] * stride_kn + offs_d[None, :], mask=valid[:, None], other=0.0)
-            v = tl.load(v_base + tok[:, None] * stride_vn + offs_d[None, :], mask=valid[:, None], other=0.0)
-            if HAS_BIAS:
-                bias = tl.load(BIAS + b.to(tl.int64) * stride_biasb + tok, mask=valid,
-                               other=float("-inf")) * 1.4426950408889634
-            else:
-                bias = tl.where(valid, 0.0, float("-inf"))
-            acc, l_i, m_i = _step(acc, l_i, m_i, q, k, v, qk_scale, bias, True, PREC)
-        out = acc / l_i[:, None]
-        tl.store(O + b.to(tl.int64) * stride_ob + h.to(tl.int64) * stride_oh + q_tok[:, None] * stride_on
-                 + offs_d[None, :], out.to(O.dtype.element_ty), mask=row_ok[:, None])
+    n_global = tl.where(r1 > r0, G, 0)
+    for n0 in range(0, n_global, BLOCK_N):
+        idx = n0 + tl.arange(0, BLOCK_N)
+        valid = idx < G
+        tok = tl.where(idx < VS, idx, idx + V).to(tl.int64)
+        k = tl.load(k_base + tok[:, None] * stride_kn + offs_d[None, :], mask=valid[:, None], other=0.0)
+        v = tl.load(v_base + tok[:, None] * stride_vn + offs_d[None, :], mask=valid[:, None], other=0.0)
+        if HAS_BIAS:
+            bias = tl.load(BIAS + b.to(tl.int64) * stride_biasb + tok, mask=valid,
+                           other=float("-inf")) * 1.4426950408889634
+        else:
+            bias = tl.where(valid, 0.0, float("-inf"))
+        acc, l_i, m_i = _step(acc, l_i, m_i, q, k, v, qk_scale, bias, True, PREC)
+    out = acc / tl.where(l_i > 0, l_i, 1.0)[:, None]   # l_i == 0 only on padding / masked rows
+    tl.store(O + b.to(tl.int64) * stride_ob + h.to(tl.int64) * stride_oh + q_tok[:, None] * stride_on
+             + offs_d[None, :], out.to(O.dtype.element_ty), mask=row_ok[:, None])
+
+
+@triton.jit(do_not_specialize=["CQ", "R", "V", "VS", "P0"])
+def pack_keys_kernel(RSTART, REND, RUNS, KPERM, KEYOFF, KEYPOS, CQ, R, V, VS, P0, BLOCK: tl.constexpr):
+    """KEYPOS[KEYOFF[row] + ...] = VS + KPERM[P0 + row // CQ, p] for p over the row's ranges
+    [RSTART, REND) in order (row = pair in chunk * CQ + query cluster)."""
+    row = tl.program_id(0)
+    pair = P0 + row // CQ
+    dst = tl.load(KEYOFF + row)
+    n_runs = tl.load(RUNS + row)
+    for r in range(0, n_runs):
+        s = tl.load(RSTART + row.to(tl.int64) * R + r)
+        e = tl.load(REND + row.to(tl.int64) * R + r)
+        for x in range(s, e, BLOCK):
+            idx = x + tl.arange(0, BLOCK)
+            ok = idx < e
+            tok = tl.load(KPERM + pair.to(tl.int64) * V + idx, mask=ok, other=0) + VS
+            tl.store(KEYPOS + dst + (idx - s), tok, mask=ok)
+        dst += e - s

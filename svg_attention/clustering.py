@@ -176,6 +176,21 @@ def kmeans(x: torch.Tensor, num_clusters: int, iterations: int, init: Optional[t
     return Clusters(centroids, labels, perm, sizes, offsets)
 
 
+def kmeans_cached(x: torch.Tensor, num_clusters: int, cache: "CentroidCache", key, full_iterations: int,
+                  warm_iterations: int, assign: AssignFn = assign_reference,
+                  update: UpdateFn = update_reference) -> tuple:
+    """One call's clustering with the run's cache: ``warm_iterations`` from the centroids cached
+    under ``key`` when they fit this call, else a full clustering of ``full_iterations``; the new
+    centroids replace the cached ones. Returns (Clusters, warm: bool)."""
+    B, H, _, D = x.shape
+    init = cache.get(key, (B, H, num_clusters, D))
+    warm = init is not None
+    clusters = kmeans(x, num_clusters, warm_iterations if warm else full_iterations, init=init,
+                      assign=assign, update=update)
+    cache.put(key, clusters.centroids)
+    return clusters, warm
+
+
 class CentroidCache:
     """Centroids of the previous step, per attention layer, for one sampling run (SVG2's warm start).
 

@@ -120,6 +120,18 @@ def select_budget(logits: torch.Tensor, q_sizes: torch.Tensor, k_sizes: torch.Te
     return keep_floor | chosen
 
 
+def select_pairs(q_clusters: Clusters, k_clusters: Clusters, scale: float, layout: VideoLayout, settings,
+                 density: float) -> torch.Tensor:
+    """The kept (query cluster, key cluster) pairs of one call under ``settings``
+    (``semantic_settings.SemanticSettings``): bool [B, H, Cq, Ck]. ``density``: the call's kept
+    fraction to aim for (budget selection)."""
+    logits = centroid_logits(q_clusters, k_clusters, scale)
+    if settings.selection == "budget":
+        return select_budget(logits, q_clusters.sizes, k_clusters.sizes, video_pair_budget(layout, density),
+                             settings.min_key_fraction)
+    return select_top_p(logits, q_clusters.sizes, k_clusters.sizes, settings.top_p, settings.min_key_fraction)
+
+
 # ---------------------------------------------------------------------------------------------
 # cluster order (which key clusters sit next to each other in the permuted layout)
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from helpers import make_bias, make_qkv
 import svg_pack.kernels as kernels
 from svg_pack.kernels import (kmeans_assign, kmeans_update, permute_rows, permute_rows_reference,
                               semantic_attention, svg2_attention)
-from svg_pack.kernels.semantic_attention import computed_pairs, key_tile_table, query_work_items
+from svg_pack.kernels.semantic_attention import (computed_pairs, key_tile_table, packed_key_table,
+                                                 prepare_semantic_attention, query_work_items)
 from svg_pack.svg_attention.clustering import assign_reference, kmeans, permute_by_cluster, update_reference
 from svg_pack.svg_attention.layout import VideoLayout
 from svg_pack.svg_attention.semantic import (centroid_logits, kept_video_pairs, select_budget,
@@ -114,6 +115,7 @@ def test_key_tiles_cover_exactly_the_kept_keys(block_n):
             row = p * Cq + a
             nf, npart = count[row].tolist()
             covered = []
+            assert count[-1].tolist() == [0, 0]
             for t in range(nf + npart):
                 n = block_n if t < nf else int(valid[row, t])
                 assert 0 < n <= block_n and (t < nf or n < block_n)
@@ -130,26 +132,46 @@ def test_key_tiles_cover_exactly_the_kept_keys(block_n):
                 assert npart == sum(n % block_n > 0 for n in lengths)
 
 
+def test_packed_keys_are_the_kept_keys_in_cluster_order():
+    layout, q, k, v, qc, kc, keep = _case(torch.float32, pre=4, suf=3)
+    P, Cq, Ck, V = 4, 6, 9, layout.video_tokens
+    kp_flat = kc.perm.view(P, V)
+    key_pos, key_off, count = packed_key_table(keep.view(P, Cq, Ck)[1:3], kc.offsets.view(P, Ck + 1)[1:3],
+                                               kp_flat, 1, 4, 16)
+    assert key_off.shape[0] == 2 * Cq + 2 and key_off[-1] == key_off[-2] and count[-1].tolist() == [0, 0]
+    for j in range(2):
+        p = 1 + j
+        sorted_cluster = kc.labels.view(P, V)[p].gather(0, kp_flat[p].long())
+        for a in range(Cq):
+            row = j * Cq + a
+            got = key_pos[key_off[row]:key_off[row + 1]].tolist()
+            expected = (kp_flat[p][keep.view(P, Cq, Ck)[p, a][sorted_cluster.long()]] + 4).tolist()
+            assert got == expected
+            assert count[row].tolist() == [len(got) // 16, int(len(got) % 16 > 0)]
+
+
 @pytest.mark.parametrize("tail_m", [None, 4])
 def test_work_items_cover_every_row_once_longest_first(tail_m):
     q_offsets = torch.tensor([[0, 13, 13, 20, 41], [0, 2, 30, 31, 41]], dtype=torch.int32)
-    tile_count = torch.tensor([[3, 1], [0, 0], [5, 2], [1, 0], [2, 1], [0, 1], [4, 4], [1, 1]], dtype=torch.int32)
+    tile_count = torch.tensor([[3, 1], [0, 0], [5, 2], [1, 0], [2, 1], [0, 1], [4, 4], [1, 1], [0, 0]], dtype=torch.int32)
     main, tail = query_work_items(q_offsets, tile_count, 5, 8, tail_m, 41)
     items = main if tail is None else torch.cat([main, tail])
     seen = torch.zeros(2, 41, dtype=torch.int32)
     for bh, cluster, r0, r1 in items.tolist():
         if r1 <= r0:
+            assert (bh, cluster, r0, r1) == (5, 8, 0, 0)      # padding: the table's empty last row
             continue
         p = bh - 5
         assert q_offsets[p, cluster] <= r0 < r1 <= q_offsets[p, cluster + 1]
         assert r1 - r0 <= (8 if tail is None or items is main else 8)
         seen[p, r0:r1] += 1
     assert (seen == 1).all()
-    work = tile_count.sum(-1).view(2, 4)
+    work = tile_count[:-1].sum(-1).view(2, 4)
     real = main[main[:, 3] > main[:, 2]]
     keys = [int(work[b - 5, c]) for b, c in real[:, :2].tolist()]
     assert keys == sorted(keys, reverse=True)
-    assert (main[main[:, 3] <= main[:, 2]].shape[0] == 0) or (main[-1, 3] <= main[-1, 2])   # padding trails
+    real_rows = (main[:, 3] > main[:, 2]).int()
+    assert torch.equal(real_rows, real_rows.sort(descending=True, stable=True).values)   # padding trails
     if tail is not None:
         assert all(r1 - r0 <= 4 for _, _, r0, r1 in tail.tolist())
         assert all(r1 - r0 > 4 for _, _, r0, r1 in main.tolist() if r1 - r0 < 8 and r1 > r0)
@@ -173,6 +195,8 @@ CASES = [
     (torch.float32, 3, 37, 5, 9, dict(SOURCE="copy", HEAD_CHUNK=3, TAIL_M=8)),
     (torch.float16, 4, 23, 0, 11, dict(SOURCE="gather", TAIL_M=8)),
     (torch.float16, 3, 37, 7, 0, dict(SOURCE="copy", HEAD_CHUNK=0, BLOCK_N=32)),
+    (torch.float32, 3, 37, 5, 9, dict(SOURCE="packed", HEAD_CHUNK=3, TAIL_M=8)),
+    (torch.float16, 4, 23, 0, 0, dict(SOURCE="packed", HEAD_CHUNK=0)),
 ]
 
 
@@ -188,6 +212,20 @@ def test_attention_matches_reference(dtype, F, P, pre, suf, config):
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-2)
     torch.testing.assert_close(out[:, :, s:s + V].float(), ref[:, :, s:s + V].float(), **tol)
     assert torch.isnan(out[:, :, :s]).all() and torch.isnan(out[:, :, s + V:]).all()   # globals untouched
+
+
+def test_prepared_tables_and_copies_give_the_same_output():
+    layout, q, k, v, qc, kc, keep = _case(torch.float32, pre=3, suf=4)
+    config = dict(SOURCE="copy", HEAD_CHUNK=0, TAIL_M=8)
+    args = (q, k, v, qc.perm, qc.offsets, kc.perm, kc.offsets, keep)
+    prepared = prepare_semantic_attention(*args, video_start=3, config=config, with_copies=True)
+    assert len(prepared) == 1 and prepared[0].copies is not None
+    stats = {}
+    a = semantic_attention(*args, video_start=3, config=config, prepared=prepared, stats=stats)
+    b = semantic_attention(*args, video_start=3, config=config)
+    s, V = layout.video_start, layout.video_tokens
+    assert torch.equal(a[:, :, s:s + V], b[:, :, s:s + V])
+    assert (stats["computed_pairs"] >= kept_video_pairs(keep, qc.sizes, kc.sizes).view(-1)).all()
 
 
 def test_adapter_has_the_reference_signature_and_scale():
