@@ -13,10 +13,10 @@ SELECTIONS = ("budget", "top_p")
 class SemanticSettings:
     """What SVG2 does per call.
 
-    query_cluster_factor / key_cluster_factor: clusters = factor x sqrt(video tokens), clamped to
-        [min_*, max_*] (see ``clustering.ClusterRule`` for why a square root). Defaults 1 and 2:
-        Wan 14B 720p (75,600 tokens) gets 275 query / 550 key clusters of 275 / 137 tokens; the
-        bundled 2,048-token model 45 / 91.
+    query_tokens_per_cluster / key_tokens_per_cluster: clusters = ceil(video tokens / this), clamped
+        to [min_*, max_*] (``clustering.ClusterRule``). Defaults: the bundled 2,048-token model gets
+        128 query / 256 key clusters; Wan 14B 720p (75,600 tokens) the maxima, 256 / 1024 (clusters
+        of 295 / 74 tokens; the official code: 300 / 1000).
     full_iterations:  k-means iterations of a full clustering (the first sparse step of a layer,
         or whenever the cached centroids do not fit the call).
     warm_iterations:  iterations per later step, started from the layer's cached centroids.
@@ -29,12 +29,12 @@ class SemanticSettings:
         the non-empty key clusters (its largest shares).
     """
 
-    query_cluster_factor: float = 1.0
-    key_cluster_factor: float = 2.0
+    query_tokens_per_cluster: int = 16
+    key_tokens_per_cluster: int = 8
     min_query_clusters: int = 8
-    max_query_clusters: int = 1024
+    max_query_clusters: int = 256
     min_key_clusters: int = 16
-    max_key_clusters: int = 2048
+    max_key_clusters: int = 1024
     full_iterations: int = 20
     warm_iterations: int = 1
     selection: str = "budget"
@@ -43,9 +43,9 @@ class SemanticSettings:
 
     def __post_init__(self):
         problems = []
-        for name in ("query_cluster_factor", "key_cluster_factor"):
-            if not 0.0 < getattr(self, name) <= 64.0:
-                problems.append(f"{name} must be in (0, 64], got {getattr(self, name)}")
+        for name in ("query_tokens_per_cluster", "key_tokens_per_cluster"):
+            if not 1 <= getattr(self, name) <= 65536:
+                problems.append(f"{name} must be in [1, 65536], got {getattr(self, name)}")
         for kind in ("query", "key"):
             low, high = getattr(self, f"min_{kind}_clusters"), getattr(self, f"max_{kind}_clusters")
             if not 1 <= low <= high:
@@ -65,11 +65,11 @@ class SemanticSettings:
 
     @property
     def query_rule(self) -> ClusterRule:
-        return ClusterRule(self.query_cluster_factor, self.min_query_clusters, self.max_query_clusters)
+        return ClusterRule(self.query_tokens_per_cluster, self.min_query_clusters, self.max_query_clusters)
 
     @property
     def key_rule(self) -> ClusterRule:
-        return ClusterRule(self.key_cluster_factor, self.min_key_clusters, self.max_key_clusters)
+        return ClusterRule(self.key_tokens_per_cluster, self.min_key_clusters, self.max_key_clusters)
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,15 @@ def _blobs(B=2, H=2, per=30, centres=5, D=8, seed=0, spread=0.05):
     return x, label
 
 
-def test_cluster_rule_scales_with_sqrt_and_clamps():
-    rule = ClusterRule(factor=1.0, min_clusters=8, max_clusters=512)
-    assert rule.count(75_600) == 275
-    assert rule.count(32_760) == 181
-    assert rule.count(2_048) == 45
-    assert rule.count(16) == 8            # the minimum
+def test_cluster_rule_counts_tokens_per_cluster_and_clamps():
+    rule = ClusterRule(tokens_per_cluster=8, min_clusters=16, max_clusters=1024)
+    assert rule.count(2_048) == 256
+    assert rule.count(2_049) == 257
+    assert rule.count(75_600) == 1024     # the maximum
+    assert rule.count(64) == 16           # the minimum
     assert rule.count(5) == 5             # never more clusters than tokens
-    assert ClusterRule(4.0, 8, 512).count(75_600) == 512    # the maximum
-    with pytest.raises(ValueError, match="factor.*min_clusters.*max_clusters"):
-        ClusterRule(factor=0, min_clusters=0, max_clusters=-1)
+    with pytest.raises(ValueError, match="tokens_per_cluster.*min_clusters.*max_clusters"):
+        ClusterRule(tokens_per_cluster=0, min_clusters=0, max_clusters=-1)
 
 
 def test_assign_reference_is_the_nearest_centroid_lowest_index_on_ties():

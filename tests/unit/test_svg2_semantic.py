@@ -159,3 +159,39 @@ def test_reference_keeping_everything_is_dense_and_renumbering_changes_nothing()
     a = semantic_attention_reference(q, k, v, layout, qc, kc, keep)
     b = semantic_attention_reference(q, k, v, layout, qc, kc2, keep2)
     torch.testing.assert_close(a[:, :, s:s + V], b[:, :, s:s + V])
+
+
+def test_settings_report_every_problem_and_plan_counts_clusters():
+    from svg_pack.svg_attention.semantic_settings import SemanticSettings, plan_semantic
+    with pytest.raises(ValueError) as error:
+        SemanticSettings(query_tokens_per_cluster=0, min_key_clusters=5, max_key_clusters=4, full_iterations=0,
+                         warm_iterations=3, selection="nope", top_p=0.0, min_key_fraction=2.0)
+    for word in ("query_tokens_per_cluster", "min_key_clusters", "full_iterations", "warm_iterations",
+                 "selection", "top_p", "min_key_fraction"):
+        assert word in str(error.value)
+    settings = SemanticSettings()
+    plan = plan_semantic(VideoLayout(8, 256), 0.289, settings)
+    assert (plan.query_clusters, plan.key_clusters, plan.covers_all) == (128, 256, False)
+    big = plan_semantic(VideoLayout(21, 3600), 0.25, settings)
+    assert (big.query_clusters, big.key_clusters) == (256, 1024)
+    assert plan_semantic(VideoLayout(8, 256), 1.0, settings).covers_all
+
+
+def test_cached_clustering_warm_starts_and_select_pairs_follows_the_settings():
+    from svg_pack.svg_attention.clustering import CentroidCache, kmeans_cached
+    from svg_pack.svg_attention.semantic import select_pairs
+    from svg_pack.svg_attention.semantic_settings import SemanticSettings
+    layout, q, k, v, _, _ = _case(seed=7)
+    s, V = layout.video_start, layout.video_tokens
+    cache = CentroidCache()
+    first, warm = kmeans_cached(q[:, :, s:s + V], 5, cache, (3, "q"), 6, 1)
+    assert not warm and len(cache) == 1
+    second, warm = kmeans_cached(q[:, :, s:s + V], 5, cache, (3, "q"), 6, 1)
+    assert warm
+    torch.testing.assert_close(second.centroids, kmeans(q[:, :, s:s + V], 5, 1, init=first.centroids).centroids)
+    kc, _ = kmeans_cached(k[:, :, s:s + V], 7, cache, (3, "k"), 6, 1)
+    budget = select_pairs(second, kc, 0.25, layout, SemanticSettings(min_key_fraction=0.0), 0.5)
+    kept = call_density(kept_video_pairs(budget, second.sizes, kc.sizes), layout)
+    assert ((kept - 0.5).abs() < 0.05).all()
+    top = select_pairs(second, kc, 0.25, layout, SemanticSettings(selection="top_p", top_p=1.0), 0.5)
+    assert torch.equal(top, (kc.sizes > 0)[:, :, None, :].expand_as(top) & (second.sizes > 0)[..., None])
