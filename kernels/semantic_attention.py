@@ -45,10 +45,13 @@ __all__ = ["semantic_attention", "prepare_semantic_attention", "SemanticChunk", 
            "packed_key_table", "query_work_items",
            "semantic_config", "computed_pairs"]
 
+# Not yet measured on a GPU (bench/svg2_bench.py --sweep times the alternatives): "packed" because the
+# default clusters (74 keys at Wan 14B 720p, 8 on the bundled model) are smaller than a 128-key tile,
+# so range tiles would be mostly masked; BLOCK 128 x 128 and 8 warps as the band kernel measured best.
 _GPU_CONFIG = {
-    64: dict(BLOCK_M=128, BLOCK_N=64, TAIL_M=64, num_warps=4, num_stages=3, SOURCE="tma", WS=False,
-             HEAD_CHUNK=16),
-    128: dict(BLOCK_M=128, BLOCK_N=64, TAIL_M=64, num_warps=8, num_stages=3, SOURCE="tma", WS=True,
+    64: dict(BLOCK_M=128, BLOCK_N=128, TAIL_M=None, num_warps=4, num_stages=3, SOURCE="packed", WS=False,
+             HEAD_CHUNK=8),
+    128: dict(BLOCK_M=128, BLOCK_N=128, TAIL_M=None, num_warps=8, num_stages=3, SOURCE="packed", WS=False,
               HEAD_CHUNK=8),
 }
 _INTERPRETER_CONFIG = dict(BLOCK_M=16, BLOCK_N=16, TAIL_M=None, num_warps=4, num_stages=1, SOURCE="gather",
