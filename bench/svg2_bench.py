@@ -189,7 +189,7 @@ class Call:
         return qc, kc
 
     def select(self, qc, kc):
-        return select_pairs(qc, kc, self.scale, self.layout, self.settings, self.plan.density)
+        return select_pairs(qc, kc, self.scale, self.layout, self.settings, self.plan.density, keys=self.kv)
 
     def attend(self, qc, kc, keep, prepared=None, config=None):
         return semantic_attention(self.q, self.k, self.v, qc.perm, qc.offsets, kc.perm, kc.offsets, keep,

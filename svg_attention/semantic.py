@@ -71,6 +71,30 @@ def centroid_logits(q_clusters: Clusters, k_clusters: Clusters, scale: float) ->
     return raw + k_clusters.sizes.float().log()[:, :, None, :]
 
 
+def centroid_key_logits(q_clusters: Clusters, k_clusters: Clusters, keys: torch.Tensor, scale: float,
+                        max_chunk_bytes: int = 256 << 20) -> torch.Tensor:
+    """Log of the estimated share of each key cluster, from each query centroid's exact softmax over
+    all video keys: ``log sum_{j in key cluster} softmax_j(scale * q_c . k_j)``, float32 [B, H, Cq, Ck]
+    (-inf for empty key clusters). ``keys``: the video keys [B, H, V, D].
+
+    Unlike :func:`centroid_logits` (centroid . centroid) it sees how a key cluster's members spread:
+    exp of the mean score underestimates the mean of exp for a spread cluster, badly for sharp heads.
+    Costs Cq x V x D per head (Cq x V scores, ``max_chunk_bytes`` of them at a time)."""
+    B, H, Cq, D = q_clusters.centroids.shape
+    V = keys.shape[2]
+    Ck = k_clusters.sizes.shape[-1]
+    out = torch.zeros(B, H, Cq, Ck, dtype=torch.float32, device=keys.device)
+    rows = max(1, min(Cq, max_chunk_bytes // (4 * V * max(1, H))))
+    for b in range(B):
+        labels = k_clusters.labels[b].long()
+        kb = keys[b].float()
+        for r0 in range(0, Cq, rows):
+            scores = torch.matmul(q_clusters.centroids[b, :, r0:r0 + rows].float(), kb.transpose(-1, -2)) * scale
+            share = torch.softmax(scores, dim=-1)                                   # [H, rows, V]
+            out[b, :, r0:r0 + rows].scatter_add_(-1, labels[:, None, :].expand_as(share), share)
+    return out.log()
+
+
 def _floor(logits: torch.Tensor, k_sizes: torch.Tensor, min_key_fraction: float):
     """(order of key clusters by descending share [B, H, Cq, Ck], bool floor mask in that order)."""
     nonempty = (k_sizes > 0).sum(-1)                                            # [B, H]
@@ -121,11 +145,17 @@ def select_budget(logits: torch.Tensor, q_sizes: torch.Tensor, k_sizes: torch.Te
 
 
 def select_pairs(q_clusters: Clusters, k_clusters: Clusters, scale: float, layout: VideoLayout, settings,
-                 density: float) -> torch.Tensor:
+                 density: float, keys: Optional[torch.Tensor] = None) -> torch.Tensor:
     """The kept (query cluster, key cluster) pairs of one call under ``settings``
     (``semantic_settings.SemanticSettings``): bool [B, H, Cq, Ck]. ``density``: the call's kept
-    fraction to aim for (budget selection)."""
-    logits = centroid_logits(q_clusters, k_clusters, scale)
+    fraction to aim for (budget selection). ``keys`` (the video keys [B, H, V, D]): score with
+    :func:`centroid_key_logits` when ``settings.scores == "keys"``."""
+    if settings.scores == "keys":
+        if keys is None:
+            raise ValueError("scores='keys' needs the video keys")
+        logits = centroid_key_logits(q_clusters, k_clusters, keys, scale)
+    else:
+        logits = centroid_logits(q_clusters, k_clusters, scale)
     if settings.selection == "budget":
         return select_budget(logits, q_clusters.sizes, k_clusters.sizes, video_pair_budget(layout, density),
                              settings.min_key_fraction)

@@ -36,6 +36,21 @@ Full table (docs/quality.md), from the repository root:
 
     python -m bench.quality.structured_suite --frames 21 --rows 30 --cols 52 --threads 1 --json out/suite.json
 
+SVG2 against SVG and the static band (``--svg2``; :func:`compare_svg2`): two more head kinds that
+neither fixed pattern covers, built the same way,
+
+- ``motion``:  a temporal head in co-moving coordinates: the query attends to the position shifted
+               by ``velocity`` (rows, cols per frame) times the frame distance, as content does under
+               a camera pan;
+- ``object``:  ``objects`` discs move across the frames; a token attends to the tokens of its own
+               object (or of the background) in every frame (random object embeddings in the
+               content dimensions),
+
+and SVG2 at the band's kept fraction (budget selection, ``svg_attention.semantic_settings``
+defaults, plain-torch reference) next to ``svg`` and ``static``.
+
+    python -m bench.quality.structured_suite --svg2 --frames 8 --rows 16 --cols 24 --threads 1
+
 Memory stays O(N x block) per head except the dense reference, which works on query chunks.
 """
 from __future__ import annotations
@@ -54,13 +69,17 @@ import torch
 try:  # imported as part of the pack (tests: svg_pack.bench.quality.structured_suite)
     from ...svg_attention import (VideoLayout, band_attention_reference, label_heads, plan_band,
                                   profile_reference, sample_rows)
+    from ...svg_attention import clustering, semantic, semantic_settings
 except ImportError:  # run as a script or as ``python -m bench.quality.structured_suite``
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from svg_attention import (VideoLayout, band_attention_reference, label_heads, plan_band,
                                profile_reference, sample_rows)
+    from svg_attention import clustering, semantic, semantic_settings
 
 KINDS = ("spatial", "temporal", "mixed", "noisy")
 PURE_KINDS = ("spatial", "temporal")
+MOTION_KINDS = ("motion", "object")
+OBJECT_DIMS = 8     # content dimensions that carry the object embedding of an object head
 METHODS = ("svg", "static", "random")
 POSITION_DIMS = 6   # frame (2) + row (2) + col (2)
 
@@ -73,6 +92,9 @@ class HeadSpec:
     frame_sigma: float | None
     space_sigma: float | None
     content: float          # std of the random content term of the scores
+    velocity: tuple = (0.0, 0.0)   # (rows, cols) per frame: space widths apply in co-moving coordinates
+    objects: int = 0               # > 0: an object head with this many moving discs
+    object_strength: float = 8.0   # score between two tokens of the same object
 
 
 def default_heads(per_kind: int = 2) -> list[HeadSpec]:
@@ -88,6 +110,36 @@ def default_heads(per_kind: int = 2) -> list[HeadSpec]:
                   HeadSpec("noisy", None, None, 4.0)],
     }
     return [variants[kind][i % len(variants[kind])] for kind in KINDS for i in range(per_kind)]
+
+
+def motion_heads(per_kind: int = 2) -> list[HeadSpec]:
+    """``per_kind`` heads of each motion kind (pan-like motion, moving objects)."""
+    variants = {
+        "motion": [HeadSpec("motion", 12.0, 0.7, 1.0, velocity=(0.0, 2.5)),    # a horizontal pan
+                   HeadSpec("motion", 6.0, 1.0, 1.0, velocity=(1.0, 1.0))],    # a diagonal one
+        "object": [HeadSpec("object", None, None, 0.5, objects=3),
+                   HeadSpec("object", 4.0, 8.0, 0.5, objects=2)],
+    }
+    return [variants[kind][i % len(variants[kind])] for kind in MOTION_KINDS for i in range(per_kind)]
+
+
+def object_labels(frames: int, rows: int, cols: int, objects: int, gen: torch.Generator) -> torch.Tensor:
+    """Object of every frame-major token (0 = background): ``objects`` discs of radius a fifth of
+    the smaller side, moving at up to one cell per frame, bouncing off the edges. int64 [N]."""
+    f, r, c = torch.meshgrid(torch.arange(frames), torch.arange(rows), torch.arange(cols), indexing="ij")
+    label = torch.zeros(frames, rows, cols, dtype=torch.int64)
+    radius = 0.2 * min(rows, cols)
+    for j in range(objects):
+        start = torch.rand(2, generator=gen, dtype=torch.float64) * torch.tensor([rows - 1.0, cols - 1.0])
+        speed = (torch.rand(2, generator=gen, dtype=torch.float64) * 2 - 1)
+        for t in range(frames):
+            centre = start + speed * t
+            for axis, size in ((0, rows - 1.0), (1, cols - 1.0)):   # bounce off the edges
+                x = centre[axis] % (2 * size) if size > 0 else 0.0
+                centre[axis] = 2 * size - x if x > size else x
+            inside = (r[t] - centre[0]) ** 2 + (c[t] - centre[1]) ** 2 <= radius ** 2
+            label[t][inside & (label[t] == 0)] = j + 1
+    return label.reshape(-1)
 
 
 def token_coordinates(frames: int, rows: int, cols: int) -> torch.Tensor:
@@ -118,15 +170,24 @@ def build_qkv(frames: int, rows: int, cols: int, heads: list[HeadSpec], head_dim
     content_dims = head_dim - POSITION_DIMS
     qs, ks, vs = [], [], []
     for spec in heads:
-        if spec.kind not in KINDS:
+        if spec.kind not in KINDS + MOTION_KINDS:
             raise ValueError(f"unknown head kind {spec.kind!r}")
+        vr, vc = spec.velocity
         qf, kf = _axis_features(coords[:, 0], spec.frame_sigma)
-        qr, kr = _axis_features(coords[:, 1], spec.space_sigma)
-        qc, kc = _axis_features(coords[:, 2], spec.space_sigma)
+        qr, kr = _axis_features(coords[:, 1] - vr * coords[:, 0], spec.space_sigma)
+        qc, kc = _axis_features(coords[:, 2] - vc * coords[:, 0], spec.space_sigma)
         # content: q_c . k_c has std ``content`` (sum of content_dims products of N(0, s^2))
         s = math.sqrt(spec.content) / content_dims ** 0.25
         qn = torch.randn(tokens, content_dims, generator=gen, dtype=torch.float64) * s
         kn = torch.randn(tokens, content_dims, generator=gen, dtype=torch.float64) * s
+        if spec.objects:
+            label = object_labels(frames, rows, cols, spec.objects, gen)
+            embed = torch.nn.functional.normalize(
+                torch.randn(spec.objects + 1, OBJECT_DIMS, generator=gen, dtype=torch.float64), dim=-1)
+            strength = torch.full((spec.objects + 1, 1), math.sqrt(spec.object_strength), dtype=torch.float64)
+            strength[0] /= math.sqrt(2.0)                 # the background holds together more loosely
+            qn[:, :OBJECT_DIMS] = (embed * strength)[label]
+            kn[:, :OBJECT_DIMS] = (embed * strength)[label]
         qs.append(torch.cat([qf, qr, qc, qn], dim=-1))
         ks.append(torch.cat([kf, kr, kc, kn], dim=-1))
         vs.append(torch.randn(tokens, head_dim, generator=gen, dtype=torch.float64))
@@ -279,6 +340,84 @@ def markdown_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def svg2_attention_reference(q, k, v, layout: VideoLayout, density: float, settings=None, scale: float = 1.0):
+    """SVG2 as the pattern runs it, plain torch: k-means of q and k (a full clustering), the budget
+    selection at ``density``, the attention on the cluster-permuted layout. (output, achieved density [B, H])."""
+    settings = settings or semantic_settings.SemanticSettings()
+    plan = semantic_settings.plan_semantic(layout, density, settings)
+    start, video = layout.video_start, layout.video_tokens
+    qc = clustering.kmeans(q[:, :, start:start + video], plan.query_clusters, settings.full_iterations)
+    kc = clustering.kmeans(k[:, :, start:start + video], plan.key_clusters, settings.full_iterations)
+    keep = semantic.select_pairs(qc, kc, scale, layout, settings, density, keys=k[:, :, start:start + video])
+    out = semantic.semantic_attention_reference(q, k, v, layout, qc, kc, keep, scale=scale)
+    return out, semantic.call_density(semantic.kept_video_pairs(keep, qc.sizes, kc.sizes), layout)
+
+
+def compare_svg2(frames: int, rows: int, cols: int, sparsities=(0.75,), heads=None, head_dim: int = 64,
+                 block_size: int = 128, sampled_rows: int = 64, seed: int = 0, settings=None, log=None) -> dict:
+    """SVG2 against SVG and the static band at the band's kept fraction, per head: rel L2 and cosine
+    against dense (scale 1, all methods). Heads: the motion kinds and the default ones."""
+    heads = list(heads) if heads is not None else motion_heads() + default_heads(1)
+    say = log or (lambda *_: None)
+    layout = VideoLayout(frames, rows * cols)
+    started = time.perf_counter()
+    q, k, v = build_qkv(frames, rows, cols, heads, head_dim, seed)
+    exact = dense_attention(q, k, v)
+    result = {"frames": frames, "rows": rows, "cols": cols, "tokens": layout.video_tokens, "head_dim": head_dim,
+              "block_size": block_size, "seed": seed, "heads": [asdict(h) for h in heads], "runs": []}
+    for sparsity in sparsities:
+        t0 = time.perf_counter()
+        plan = plan_band(layout, sparsity, block_size)
+        sample = sample_rows(layout.video_tokens, sampled_rows, torch.Generator().manual_seed(seed), "cpu")
+        temporal = label_heads(profile_reference(q, k, v, layout, plan.width, block_size, sample, scale=1.0))
+        svg2_out, svg2_density = svg2_attention_reference(q, k, v, layout, plan.density, settings)
+        outputs = {
+            "svg": band_attention_reference(q, k, v, layout, plan.width, block_size, temporal, scale=1.0),
+            "static": band_attention_reference(q, k, v, layout, plan.width, block_size,
+                                               torch.zeros_like(temporal), scale=1.0),
+            "svg2": svg2_out,
+        }
+        run = {"sparsity": sparsity, "width": plan.width, "density": plan.density,
+               "svg2_density": svg2_density[0].tolist(), "methods": {}}
+        for name, out in outputs.items():
+            rel, cos = output_errors(out, exact)
+            run["methods"][name] = {"rel_l2": rel, "cos": cos}
+        result["runs"].append(run)
+        say(f"sparsity {sparsity}: band density {plan.density:.3f}, SVG2 {svg2_density.mean():.3f}, "
+            f"{time.perf_counter() - t0:.1f}s")
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def svg2_summary(result: dict) -> list[dict]:
+    """One row per (sparsity, kind): mean rel L2 / cosine of svg, static, svg2."""
+    rows = []
+    kinds = []
+    for h in result["heads"]:
+        if h["kind"] not in kinds:
+            kinds.append(h["kind"])
+    for run in result["runs"]:
+        for kind in kinds:
+            ids = [i for i, h in enumerate(result["heads"]) if h["kind"] == kind]
+            row = {"sparsity": run["sparsity"], "density": run["density"], "kind": kind, "heads": len(ids),
+                   "svg2_density": sum(run["svg2_density"][i] for i in ids) / len(ids)}
+            for m, vals in run["methods"].items():
+                row[f"{m}_rel_l2"] = sum(vals["rel_l2"][i] for i in ids) / len(ids)
+                row[f"{m}_cos"] = sum(vals["cos"][i] for i in ids) / len(ids)
+            rows.append(row)
+    return rows
+
+
+def svg2_table(result: dict) -> str:
+    lines = ["| sparsity | density band / SVG2 | head kind | SVG rel L2 | static rel L2 | SVG2 rel L2 "
+             "| SVG cos | static cos | SVG2 cos |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in svg2_summary(result):
+        lines.append(f"| {r['sparsity']} | {r['density']:.3f} / {r['svg2_density']:.3f} | {r['kind']} ({r['heads']}) "
+                     f"| {r['svg_rel_l2']:.3f} | {r['static_rel_l2']:.3f} | {r['svg2_rel_l2']:.3f} "
+                     f"| {r['svg_cos']:.4f} | {r['static_cos']:.4f} | {r['svg2_cos']:.4f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=21)
@@ -293,9 +432,21 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--json", type=Path, help="write the per-head results here")
+    ap.add_argument("--svg2", action="store_true", help="SVG2 vs SVG vs static band on motion / object heads")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.svg2:
+        result = compare_svg2(a.frames, a.rows, a.cols, a.sparsities, motion_heads(a.per_kind) + default_heads(1),
+                              a.head_dim, a.block_size, a.sampled_rows, a.seed,
+                              log=lambda s: print(s, file=sys.stderr, flush=True))
+        print(f"{a.frames} frames x {a.rows} x {a.cols} = {result['tokens']} tokens, head_dim {a.head_dim}, "
+              f"{len(result['heads'])} heads, {result['seconds']:.0f}s")
+        print(svg2_table(result))
+        if a.json:
+            a.json.parent.mkdir(parents=True, exist_ok=True)
+            a.json.write_text(json.dumps(result, indent=1))
+        return 0
     result = run_suite(a.frames, a.rows, a.cols, a.sparsities, default_heads(a.per_kind), a.head_dim,
                        a.block_size, a.sampled_rows, a.seed, a.profile_seeds,
                        log=lambda s: print(s, file=sys.stderr, flush=True))

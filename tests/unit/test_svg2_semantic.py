@@ -190,8 +190,28 @@ def test_cached_clustering_warm_starts_and_select_pairs_follows_the_settings():
     assert warm
     torch.testing.assert_close(second.centroids, kmeans(q[:, :, s:s + V], 5, 1, init=first.centroids).centroids)
     kc, _ = kmeans_cached(k[:, :, s:s + V], 7, cache, (3, "k"), 6, 1)
-    budget = select_pairs(second, kc, 0.25, layout, SemanticSettings(min_key_fraction=0.0), 0.5)
+    budget = select_pairs(second, kc, 0.25, layout, SemanticSettings(scores="centroids"), 0.5)
     kept = call_density(kept_video_pairs(budget, second.sizes, kc.sizes), layout)
     assert ((kept - 0.5).abs() < 0.05).all()
-    top = select_pairs(second, kc, 0.25, layout, SemanticSettings(selection="top_p", top_p=1.0), 0.5)
+    with pytest.raises(ValueError, match="keys"):
+        select_pairs(second, kc, 0.25, layout, SemanticSettings(), 0.5)
+    keys = k[:, :, s:s + V]
+    by_keys = select_pairs(second, kc, 0.25, layout, SemanticSettings(), 0.5, keys=keys)
+    assert ((call_density(kept_video_pairs(by_keys, second.sizes, kc.sizes), layout) - 0.5).abs() < 0.05).all()
+    top = select_pairs(second, kc, 0.25, layout, SemanticSettings(selection="top_p", top_p=1.0), 0.5, keys=keys)
     assert torch.equal(top, (kc.sizes > 0)[:, :, None, :].expand_as(top) & (second.sizes > 0)[..., None])
+
+
+def test_key_logits_are_each_centroid_softmax_summed_per_key_cluster():
+    from svg_pack.svg_attention.semantic import centroid_key_logits
+    layout, q, k, v, qc, kc = _case(seed=8)
+    s, V = layout.video_start, layout.video_tokens
+    keys = k[:, :, s:s + V]
+    got = centroid_key_logits(qc, kc, keys, 0.25, max_chunk_bytes=1)    # one query centroid at a time
+    for b, h in itertools.product(range(2), range(2)):
+        share = torch.softmax(qc.centroids[b, h].double() @ keys[b, h].double().T * 0.25, -1)
+        for c in range(kc.num_clusters):
+            members = kc.labels[b, h] == c
+            want = share[:, members].sum(-1).log() if members.any() else torch.full((5,), -math.inf)
+            torch.testing.assert_close(got[b, h, :, c].double(), want.double(), rtol=1e-4, atol=1e-5)
+    assert torch.allclose(got.exp().sum(-1), torch.ones(2, 2, 5))
