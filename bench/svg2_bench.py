@@ -17,7 +17,8 @@ budget selection at --density (kept fraction of the call):
   full        the first clustering of q and k (full_iterations from the deterministic start)
   warm        q and k clustering from the cached centroids (warm_iterations), and its ops alone:
               assign (kernel), sort (torch stable sort), update (kernel)
-  select      centroid scores + budget selection
+  select      scores (Triton: each query centroid's softmax over all keys, summed per key cluster)
+              + budget selection; "scores" alone too
   tables      the attention kernel's tile tables (and packed key lists)
   permute     keys / values copied into cluster order (only the copy / tma sources)
   kernel      the attention kernel alone (tables and copies made beforehand)
@@ -50,7 +51,7 @@ import torch.nn.functional as Fnn
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from kernels import global_rows_attention, kmeans_assign, kmeans_update, permute_rows  # noqa: E402
+from kernels import global_rows_attention, kmeans_assign, kmeans_update, permute_rows, svg2_key_logits  # noqa: E402
 from kernels.semantic_attention import (prepare_semantic_attention, semantic_attention,  # noqa: E402
                                         semantic_config)
 from svg_attention.clustering import CentroidCache, kmeans, kmeans_cached, permute_by_cluster  # noqa: E402
@@ -189,7 +190,8 @@ class Call:
         return qc, kc
 
     def select(self, qc, kc):
-        return select_pairs(qc, kc, self.scale, self.layout, self.settings, self.plan.density, keys=self.kv)
+        return select_pairs(qc, kc, self.scale, self.layout, self.settings, self.plan.density, keys=self.kv,
+                            key_logits=svg2_key_logits)
 
     def attend(self, qc, kc, keep, prepared=None, config=None):
         return semantic_attention(self.q, self.k, self.v, qc.perm, qc.offsets, kc.perm, kc.offsets, keep,
@@ -262,6 +264,7 @@ def run_shape(key, args, results, settings, sweep):
     parts["update_k"] = time_ms(lambda: kmeans_update(call.kv, kc.perm, kc.offsets, kc.centroids), rep)
     keep = call.select(qc, kc)
     parts["select"] = time_ms(lambda: call.select(qc, kc), rep)
+    parts["scores"] = time_ms(lambda: svg2_key_logits(qc, kc, call.kv, call.scale), rep)
     args_k = (q, k, v, qc.perm, qc.offsets, kc.perm, kc.offsets, keep)
     parts["tables"] = time_ms(lambda: prepare_semantic_attention(*args_k, video_start=pre), rep)
     cfg = semantic_config(D, not CUDA, None)

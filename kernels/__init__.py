@@ -24,7 +24,7 @@ import torch
 from ._jit import interpret_requested
 from .band_attention import band_attention, band_config
 from .checks import DTYPES, HEAD_DIMS, INTERPRETER_DTYPES
-from .kmeans import kmeans_assign, kmeans_update, permute_rows, permute_rows_reference
+from .kmeans import cluster_key_logits, kmeans_assign, kmeans_update, permute_rows, permute_rows_reference
 from .profile import global_rows_attention, profile_errors
 from .semantic_attention import semantic_attention
 
@@ -39,10 +39,12 @@ __all__ = [
     "svg_global_rows",
     "kmeans_assign",
     "kmeans_update",
+    "cluster_key_logits",
     "permute_rows",
     "permute_rows_reference",
     "semantic_attention",
     "svg2_attention",
+    "svg2_key_logits",
 ]
 
 
@@ -74,6 +76,11 @@ def svg2_attention(q, k, v, layout, q_clusters, k_clusters, keep, key_bias=None,
     (clusters: any objects with ``perm`` and ``offsets``, e.g. svg_attention.clustering.Clusters)."""
     return semantic_attention(q, k, v, q_clusters.perm, q_clusters.offsets, k_clusters.perm, k_clusters.offsets,
                               keep, video_start=layout.video_start, key_bias=key_bias, scale=scale, out=out)
+
+
+def svg2_key_logits(q_clusters, k_clusters, keys, scale):
+    """cluster_key_logits with the signature of svg_attention.semantic.centroid_key_logits."""
+    return cluster_key_logits(q_clusters.centroids, keys, k_clusters.perm, k_clusters.offsets, scale)
 
 
 _TRITON_STATE = None

@@ -102,3 +102,77 @@ def permute_rows_kernel(K, V_, PERM, KP, VP,
     vv = tl.load(V_ + b.to(tl.int64) * stride_vb + h.to(tl.int64) * stride_vh + tok[:, None] * stride_vn
                  + offs_d[None, :], mask=ok[:, None], other=0.0)
     tl.store(VP + dst, vv, mask=ok[:, None])
+
+
+@triton.jit(do_not_specialize=["H", "V", "NC"])
+def centroid_lse_kernel(CENT, X, LSE,
+                        stride_xb, stride_xh, stride_xn,
+                        H, V, NC, qk_scale,
+                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, PREC: tl.constexpr):
+    """LSE[bh, c] = log2 sum_j exp2(qk_scale * CENT[bh, c] . X[b, h, j]) over all V vectors (keys in
+    frame-major order; qk_scale includes log2(e)). CENT contiguous [B*H, NC, D] in X's dtype."""
+    pid = tl.program_id(0)
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < NC
+    offs_d = tl.arange(0, HEAD_DIM)
+    c = tl.load(CENT + bh.to(tl.int64) * NC * HEAD_DIM + rows.to(tl.int64)[:, None] * HEAD_DIM + offs_d[None, :],
+                mask=row_ok[:, None], other=0.0)
+    x_base = X + b.to(tl.int64) * stride_xb + h.to(tl.int64) * stride_xh
+    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    for n0 in range(0, V, BLOCK_N):
+        cols = n0 + tl.arange(0, BLOCK_N)
+        ok = cols < V
+        x = tl.load(x_base + cols.to(tl.int64)[:, None] * stride_xn + offs_d[None, :], mask=ok[:, None], other=0.0)
+        s = tl.dot(c, tl.trans(x), input_precision=PREC) * qk_scale
+        s = tl.where(ok[None, :], s, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        l_i = l_i * tl.math.exp2(m_i - m_new) + tl.sum(tl.math.exp2(s - m_new[:, None]), 1)
+        m_i = m_new
+    tl.store(LSE + bh.to(tl.int64) * NC + rows, m_i + tl.math.log2(l_i), mask=row_ok)
+
+
+@triton.jit(do_not_specialize=["H", "V", "NC", "NK"])
+def cluster_mass_kernel(CENT, X, LSE, PERM, OFFSETS, OUT,
+                        stride_xb, stride_xh, stride_xn,
+                        H, V, NC, NK, qk_scale,
+                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
+                        PREC: tl.constexpr):
+    """OUT[bh, c, g] = ln sum over the vectors j of key cluster g of exp2(qk_scale * CENT[bh, c] . X[j]
+    - LSE[bh, c]) for the GROUP key clusters g0.. of this program: their vectors are the permuted
+    positions [OFFSETS[g0], OFFSETS[g0 + GROUP]) (PERM: video index of each position). The per-cluster
+    sums are one-hot products (tl.dot) of the probabilities of each key tile: no atomics."""
+    pid = tl.program_id(0)
+    g0 = tl.program_id(1) * GROUP
+    bh = tl.program_id(2)
+    b = bh // H
+    h = bh % H
+    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < NC
+    offs_d = tl.arange(0, HEAD_DIM)
+    c = tl.load(CENT + bh.to(tl.int64) * NC * HEAD_DIM + rows.to(tl.int64)[:, None] * HEAD_DIM + offs_d[None, :],
+                mask=row_ok[:, None], other=0.0)
+    lse = tl.load(LSE + bh.to(tl.int64) * NC + rows, mask=row_ok, other=0.0)
+    groups = g0 + tl.arange(0, GROUP)
+    off_base = OFFSETS + bh.to(tl.int64) * (NK + 1)
+    ends = tl.load(off_base + tl.minimum(groups + 1, NK))              # end position of each cluster
+    start = tl.load(off_base + tl.minimum(g0, NK))
+    stop = tl.load(off_base + tl.minimum(g0 + GROUP, NK))
+    x_base = X + b.to(tl.int64) * stride_xb + h.to(tl.int64) * stride_xh
+    acc = tl.zeros([BLOCK_M, GROUP], tl.float32)
+    for p0 in range(start, stop, BLOCK_N):
+        pos = p0 + tl.arange(0, BLOCK_N)
+        ok = pos < stop
+        tok = tl.load(PERM + bh.to(tl.int64) * V + pos, mask=ok, other=0).to(tl.int64)
+        x = tl.load(x_base + tok[:, None] * stride_xn + offs_d[None, :], mask=ok[:, None], other=0.0)
+        s = tl.dot(c, tl.trans(x), input_precision=PREC) * qk_scale
+        p = tl.where(ok[None, :], tl.math.exp2(s - lse[:, None]), 0.0)
+        # cluster (within the group) of each position: how many group clusters end at or before it
+        member = tl.sum((pos[:, None] >= ends[None, :]).to(tl.int32), 1)       # [BLOCK_N]
+        onehot = (member[:, None] == tl.arange(0, GROUP)[None, :]).to(tl.float32)
+        acc += tl.dot(p, onehot, input_precision="ieee")
+    dst = OUT + bh.to(tl.int64) * NC * NK + rows.to(tl.int64)[:, None] * NK + groups[None, :]
+    tl.store(dst, tl.log(acc), mask=row_ok[:, None] & (groups < NK)[None, :])

@@ -26,17 +26,22 @@ import torch
 
 from . import _jit
 
-__all__ = ["kmeans_assign", "kmeans_update", "permute_rows", "permute_rows_reference", "kmeans_config"]
+__all__ = ["kmeans_assign", "kmeans_update", "permute_rows", "permute_rows_reference", "kmeans_config",
+           "cluster_key_logits"]
 
 _GPU_CONFIG = dict(
     assign=dict(BLOCK_M=128, BLOCK_C=64, num_warps=8, num_stages=3),
     update=dict(BLOCK=64, num_warps=4, num_stages=2),
     permute=dict(BLOCK=64, num_warps=4, num_stages=2),
+    lse=dict(BLOCK_M=64, BLOCK_N=128, num_warps=8, num_stages=3),
+    mass=dict(BLOCK_M=64, BLOCK_N=64, GROUP=16, num_warps=4, num_stages=3),
 )
 _INTERPRETER_CONFIG = dict(
     assign=dict(BLOCK_M=16, BLOCK_C=16, num_warps=4, num_stages=1),
     update=dict(BLOCK=16, num_warps=4, num_stages=1),
     permute=dict(BLOCK=16, num_warps=4, num_stages=1),
+    lse=dict(BLOCK_M=16, BLOCK_N=16, num_warps=4, num_stages=1),
+    mass=dict(BLOCK_M=16, BLOCK_N=16, GROUP=16, num_warps=4, num_stages=1),
 )
 LAST_LAUNCH: dict = {}
 
@@ -106,6 +111,41 @@ def kmeans_update(x: torch.Tensor, perm: torch.Tensor, offsets: torch.Tensor, pr
         x, perm, offsets, prev, new, x.stride(0), x.stride(1), x.stride(2), H, V, C,
         BLOCK=cfg["BLOCK"], HEAD_DIM=D, num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
     return new
+
+
+def cluster_key_logits(centroids: torch.Tensor, keys: torch.Tensor, k_perm: torch.Tensor, k_offsets: torch.Tensor,
+                       scale: float, config: Optional[dict] = None) -> torch.Tensor:
+    """``log sum_{j in key cluster} softmax_j(scale * c . k_j)`` for every query centroid c and key
+    cluster: float32 [B, H, Cq, Ck] (-inf for empty clusters); the math of
+    ``svg_attention.semantic.centroid_key_logits``. Two passes over the keys: the centroids'
+    log-sum-exp over all keys, then per group of key clusters (contiguous in ``k_perm`` order) the
+    probabilities summed by one-hot products; Cq x V scores only tile by tile.
+    centroids float32 [B, H, Cq, D]; keys [B, H, V, D] (the video keys, any strides); k_perm int32
+    [B, H, V]; k_offsets int32 [B, H, Ck + 1]."""
+    mod = _jit.load_for("_kmeans_triton", keys)
+    B, H, V, D = _check_points(keys, mod, "keys")
+    if centroids.dim() != 4 or tuple(centroids.shape[:2]) != (B, H) or centroids.shape[3] != D:
+        raise ValueError(f"centroids must be [{B}, {H}, Cq, {D}]; got {tuple(centroids.shape)}")
+    Cq = centroids.shape[2]
+    Ck = k_offsets.shape[-1] - 1
+    k_perm = _check_index(k_perm, (B, H, V), "k_perm")
+    k_offsets = _check_index(k_offsets, (B, H, Ck + 1), "k_offsets")
+    cent = centroids.to(keys.dtype).contiguous()
+    prec = "ieee" if keys.dtype == torch.float32 else None
+    qk_scale = float(scale) * 1.4426950408889634
+    lse = torch.empty(B * H, Cq, dtype=torch.float32, device=keys.device)
+    c1 = kmeans_config("lse", mod.INTERPRETED, (config or {}).get("lse"))
+    LAST_LAUNCH["lse"] = mod.centroid_lse_kernel[(triton_cdiv(Cq, c1["BLOCK_M"]), B * H)](
+        cent, keys, lse, keys.stride(0), keys.stride(1), keys.stride(2), H, V, Cq, qk_scale,
+        BLOCK_M=c1["BLOCK_M"], BLOCK_N=c1["BLOCK_N"], HEAD_DIM=D, PREC=prec,
+        num_warps=c1["num_warps"], num_stages=c1["num_stages"])
+    out = torch.empty(B, H, Cq, Ck, dtype=torch.float32, device=keys.device)
+    c2 = kmeans_config("mass", mod.INTERPRETED, (config or {}).get("mass"))
+    LAST_LAUNCH["mass"] = mod.cluster_mass_kernel[(triton_cdiv(Cq, c2["BLOCK_M"]), triton_cdiv(Ck, c2["GROUP"]), B * H)](
+        cent, keys, lse, k_perm, k_offsets, out, keys.stride(0), keys.stride(1), keys.stride(2), H, V, Cq, Ck,
+        qk_scale, BLOCK_M=c2["BLOCK_M"], BLOCK_N=c2["BLOCK_N"], GROUP=c2["GROUP"], HEAD_DIM=D, PREC=prec,
+        num_warps=c2["num_warps"], num_stages=c2["num_stages"])
+    return out
 
 
 def permute_rows_reference(k, v, perm, video_start: int, bh_start: int = 0, count: Optional[int] = None):

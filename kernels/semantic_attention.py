@@ -25,7 +25,7 @@ How it runs:
   2 x HEAD_CHUNK x V x D elements, not 2 x B x H x V x D;
 * SOURCE="packed" instead: no ranges, no copies; per (b, h, query cluster) the token indices of its
   kept keys in one list (:func:`packed_key_table`; int32, one per kept key and query cluster, built
-  per chunk of HEAD_CHUNK pairs, sized with one host synchronisation per chunk), walked in full
+  per chunk of HEAD_CHUNK pairs, sized with one host synchronisation per call), walked in full
   BLOCK_N tiles gathered from k / v (pointer loads), only the last tile of a query cluster masked:
   no tile is wasted on the edges of small key clusters.
 """
@@ -133,7 +133,7 @@ def key_tile_table(keep: torch.Tensor, k_offsets: torch.Tensor, block_n: int, vi
 
 
 def packed_key_table(keep: torch.Tensor, k_offsets: torch.Tensor, k_perm: torch.Tensor, pair_start: int,
-                     video_start: int, block_n: int):
+                     video_start: int, block_n: int, total: Optional[int] = None):
     """The kept keys of every (pair, query cluster) as one packed list of token indices, in permuted
     key order (``packed`` mode: tiles of ``block_n`` consecutive entries, only the last one partial).
     keep bool [P, Cq, Ck]; k_offsets int32 [P, Ck + 1]; k_perm int32 [B*H, V] (all pairs; the chunk's
@@ -142,7 +142,7 @@ def packed_key_table(keep: torch.Tensor, k_offsets: torch.Tensor, k_perm: torch.
     Returns (key_pos int32 [total], key_off int64 [P*Cq + 2], count int32 [P*Cq + 1, 2]): the keys of
     row r are key_pos[key_off[r]:key_off[r + 1]] (token indices, ``video_start`` added); row P*Cq is
     the empty padding row; count as in :func:`key_tile_table` (full tiles, 0 or 1 partial tile).
-    Sizes the list with one host synchronisation (its total length).
+    ``total``: the list's length when the caller knows it, else read with a host synchronisation.
     """
     P, Cq, _ = keep.shape
     range_start, range_end, runs = key_ranges(keep, k_offsets)
@@ -150,7 +150,7 @@ def packed_key_table(keep: torch.Tensor, k_offsets: torch.Tensor, k_perm: torch.
     key_off = torch.zeros(P * Cq + 2, dtype=torch.int64, device=keep.device)
     torch.cumsum(row_len, dim=0, out=key_off[1:P * Cq + 1])
     key_off[-1] = key_off[-2]
-    total = int(key_off[-1])
+    total = int(key_off[-1]) if total is None else int(total)
     key_pos = torch.empty(max(total, 1), dtype=torch.int32, device=keep.device)
     mod = _jit.load_for("_semantic_triton", keep)
     BLOCK = 16 if mod.INTERPRETED else 128
@@ -306,12 +306,17 @@ def prepare_semantic_attention(q, k, v, q_perm, q_offsets, k_perm, k_offsets, ke
     keep_flat = keep.reshape(pairs, Cq, Ck)
     chunks = []
     kp_flat = k_perm.reshape(pairs, V)
+    totals = None
+    if source == 3:   # the packed lists' lengths of every chunk, with one host synchronisation
+        sizes = (ko_flat[:, 1:] - ko_flat[:, :-1]).double()
+        per_pair = torch.matmul(keep_flat.double(), sizes[..., None]).sum((-1, -2))
+        totals = Fnn.pad(per_pair, (0, -pairs % chunk)).view(-1, chunk).sum(-1).round().long().tolist()
     for p0 in range(0, pairs, chunk):
         count = min(chunk, pairs - p0)
         key_pos = key_off = None
         if source == 3:
             key_pos, key_off, t_count = packed_key_table(keep_flat[p0:p0 + count], ko_flat[p0:p0 + count], kp_flat,
-                                                         p0, video_start, cfg["BLOCK_N"])
+                                                         p0, video_start, cfg["BLOCK_N"], totals[p0 // chunk])
             t_start = t_valid = t_count
         else:
             t_start, t_valid, t_count = key_tile_table(keep_flat[p0:p0 + count], ko_flat[p0:p0 + count],

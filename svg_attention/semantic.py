@@ -145,15 +145,16 @@ def select_budget(logits: torch.Tensor, q_sizes: torch.Tensor, k_sizes: torch.Te
 
 
 def select_pairs(q_clusters: Clusters, k_clusters: Clusters, scale: float, layout: VideoLayout, settings,
-                 density: float, keys: Optional[torch.Tensor] = None) -> torch.Tensor:
+                 density: float, keys: Optional[torch.Tensor] = None, key_logits=centroid_key_logits) -> torch.Tensor:
     """The kept (query cluster, key cluster) pairs of one call under ``settings``
     (``semantic_settings.SemanticSettings``): bool [B, H, Cq, Ck]. ``density``: the call's kept
     fraction to aim for (budget selection). ``keys`` (the video keys [B, H, V, D]): score with
-    :func:`centroid_key_logits` when ``settings.scores == "keys"``."""
+    ``key_logits`` (signature of :func:`centroid_key_logits`; the Triton ``kernels.svg2_key_logits``
+    is drop-in) when ``settings.scores == "keys"``."""
     if settings.scores == "keys":
         if keys is None:
             raise ValueError("scores='keys' needs the video keys")
-        logits = centroid_key_logits(q_clusters, k_clusters, keys, scale)
+        logits = key_logits(q_clusters, k_clusters, keys, scale)
     else:
         logits = centroid_logits(q_clusters, k_clusters, scale)
     if settings.selection == "budget":

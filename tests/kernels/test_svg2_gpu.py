@@ -85,7 +85,7 @@ def test_attention_matches_reference(case, config):
     assert torch.isnan(out[:, :, :s]).all() and torch.isnan(out[:, :, s + V:]).all()
 
 
-def test_assign_update_permute_match_references(case):
+def test_assign_update_scores_permute_match_references(case):
     layout, q, k, v, qc, kc, keep, bias, ref = case
     s, V = layout.video_start, layout.video_tokens
     x = k[:, :, s:s + V]
@@ -98,6 +98,13 @@ def test_assign_update_permute_match_references(case):
     perm, _, offsets = permute_by_cluster(want, kc.num_clusters)
     torch.testing.assert_close(kmeans_update(x, perm, offsets, kc.centroids),
                                update_reference(x, perm, offsets, kc.centroids), rtol=1e-4, atol=1e-4)
+    from svg_pack.kernels import cluster_key_logits
+    from svg_pack.svg_attention.semantic import centroid_key_logits
+    ref_logits = centroid_key_logits(qc, kc, x, 0.09)
+    got_logits = cluster_key_logits(qc.centroids, x, kc.perm, kc.offsets, 0.09)
+    finite = torch.isfinite(ref_logits)
+    assert torch.equal(finite, torch.isfinite(got_logits))
+    torch.testing.assert_close(got_logits[finite].exp(), ref_logits[finite].exp(), rtol=3e-2, atol=1e-4)
     kp, vp = permute_rows(k, v, kc.perm, s, 1, 3)
     kr, vr = permute_rows_reference(k, v, kc.perm, s, 1, 3)
     assert torch.equal(kp, kr) and torch.equal(vp, vr)

@@ -247,3 +247,17 @@ def test_attention_rejects_bad_inputs():
     with pytest.raises(ValueError, match="SOURCE"):
         semantic_attention(q, k, v, qc.perm, qc.offsets, kc.perm, kc.offsets, keep, video_start=0,
                            config=dict(SOURCE="nope"))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_cluster_key_logits_match_reference(dtype):
+    from svg_pack.kernels import cluster_key_logits
+    from svg_pack.svg_attention.semantic import centroid_key_logits
+    layout, q, k, v, qc, kc, keep = _case(dtype, pre=2, suf=3, ck=21)
+    keys = _video(k, layout)
+    ref = centroid_key_logits(qc, kc, keys, 0.125)
+    got = cluster_key_logits(qc.centroids, keys, kc.perm, kc.offsets, 0.125)
+    finite = torch.isfinite(ref)
+    assert torch.equal(finite, torch.isfinite(got))              # empty clusters: -inf in both
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(got[finite].exp(), ref[finite].exp(), **tol)
