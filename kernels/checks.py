@@ -1,4 +1,5 @@
-"""Input checks of the kernel launchers, in one place (band_attention.py, profile.py), and what the
+"""Input checks of the kernel launchers, in one place (band_attention.py, profile.py, kmeans.py,
+semantic_attention.py), and what the
 kernels support (``triton_support`` in __init__.py reads the same constants).
 
 Every check raises ValueError naming the argument; none reads a device value (no host sync).
@@ -100,3 +101,60 @@ def check_out(out, q):
     if out.stride(-1) != 1:
         raise ValueError(f"out: the last dimension must be contiguous; got strides {out.stride()}")
     return out
+
+
+# ---- SVG2 (kmeans.py, semantic_attention.py)
+def check_points(x, interpreted: bool, name: str = "x"):
+    """Vectors to cluster / score: [B, H, V, D], last dim contiguous, a kernel dtype, D in HEAD_DIMS.
+    Returns (B, H, V, D)."""
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be [B, H, V, D]; got shape {tuple(x.shape)}")
+    if x.stride(-1) != 1:
+        raise ValueError(f"{name}: the last dimension must be contiguous; got strides {x.stride()}")
+    check_kernel_dtype(x, interpreted, name)
+    return tuple(x.shape)
+
+
+def check_centroids(centroids, B, H, D, device, name: str = "centroids"):
+    """[B, H, C, D] on ``device``; returns C."""
+    if centroids.dim() != 4 or tuple(centroids.shape[:2]) != (B, H) or centroids.shape[3] != D:
+        raise ValueError(f"{name} must be [{B}, {H}, C, {D}]; got {tuple(centroids.shape)}")
+    if centroids.device != device:
+        raise ValueError(f"{name} must be on {device}; got {centroids.device}")
+    return centroids.shape[2]
+
+
+def check_index(t, shape, device, name: str):
+    """An int32 index tensor of exactly ``shape`` on ``device``; returned contiguous."""
+    if tuple(t.shape) != tuple(shape) or t.dtype != torch.int32 or t.device != device:
+        raise ValueError(f"{name} must be int32 {list(shape)} on {device}; got {t.dtype} {list(t.shape)} on {t.device}")
+    return t.contiguous()
+
+
+def check_semantic(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start, interpreted: bool):
+    """SVG2 attention inputs: q, k, v one [B, H, N, D] shape / dtype / device (last dim contiguous,
+    kernel dtype and head_dim); permutations int32 [B, H, V] with the video [video_start,
+    video_start + V) inside N; offsets int32 [B, H, C + 1]; keep bool [B, H, Cq, Ck].
+    Returns (B, H, N, D, V, Cq, Ck)."""
+    if q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
+        raise ValueError(f"q, k, v must be 4-D [B, H, N, D]; got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if q.shape != k.shape or q.shape != v.shape or q.dtype != k.dtype or q.dtype != v.dtype:
+        raise ValueError(f"q, k, v must share shape and dtype; got {tuple(q.shape)} {q.dtype}, "
+                         f"{tuple(k.shape)} {k.dtype}, {tuple(v.shape)} {v.dtype}")
+    if q.device != k.device or q.device != v.device:
+        raise ValueError("q, k, v must be on one device")
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.stride(-1) != 1:
+            raise ValueError(f"{name}: the last dimension must be contiguous (stride 1); got strides {t.stride()}")
+    check_kernel_dtype(q, interpreted, "semantic_attention")
+    B, H, N, D = q.shape
+    V = q_perm.shape[-1]
+    if video_start < 0 or video_start + V > N:
+        raise ValueError(f"video [{video_start}, {video_start + V}) does not fit in N={N} tokens")
+    Cq, Ck = q_offsets.shape[-1] - 1, k_offsets.shape[-1] - 1
+    for name, t, shape in (("q_perm", q_perm, (B, H, V)), ("k_perm", k_perm, (B, H, V)),
+                           ("q_offsets", q_offsets, (B, H, Cq + 1)), ("k_offsets", k_offsets, (B, H, Ck + 1))):
+        check_index(t, shape, q.device, name)
+    if tuple(keep.shape) != (B, H, Cq, Ck) or keep.dtype != torch.bool:
+        raise ValueError(f"keep must be bool [{B}, {H}, {Cq}, {Ck}]; got {keep.dtype} {list(keep.shape)}")
+    return B, H, N, D, V, Cq, Ck

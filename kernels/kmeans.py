@@ -25,6 +25,7 @@ from typing import Optional
 import torch
 
 from . import _jit
+from .checks import check_centroids, check_index, check_points
 
 __all__ = ["kmeans_assign", "kmeans_update", "permute_rows", "permute_rows_reference", "kmeans_config",
            "cluster_key_logits"]
@@ -53,34 +54,11 @@ def kmeans_config(kind: str, interpreted: bool, override: Optional[dict] = None)
     return cfg
 
 
-def _check_points(x, mod, name="x"):
-    if x.dim() != 4:
-        raise ValueError(f"{name} must be [B, H, V, D]; got shape {tuple(x.shape)}")
-    if x.stride(-1) != 1:
-        raise ValueError(f"{name}: the last dimension must be contiguous; got strides {x.stride()}")
-    allowed = (torch.float16, torch.bfloat16) + ((torch.float32,) if mod.INTERPRETED else ())
-    if x.dtype not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}; got {x.dtype}")
-    if x.shape[-1] not in (64, 128):
-        raise ValueError(f"head_dim must be 64 or 128; got {x.shape[-1]}")
-    return x.shape
-
-
-def _check_index(t, shape, name):
-    if tuple(t.shape) != tuple(shape) or t.dtype != torch.int32:
-        raise ValueError(f"{name} must be int32 {list(shape)}; got {t.dtype} {list(t.shape)}")
-    return t.contiguous()
-
-
 def kmeans_assign(x: torch.Tensor, centroids: torch.Tensor, config: Optional[dict] = None) -> torch.Tensor:
     """Nearest centroid (squared Euclidean, lowest index on ties): int32 [B, H, V]."""
     mod = _jit.load_for("_kmeans_triton", x)
-    B, H, V, D = _check_points(x, mod)
-    if centroids.dim() != 4 or tuple(centroids.shape[:2]) != (B, H) or centroids.shape[3] != D:
-        raise ValueError(f"centroids must be [{B}, {H}, C, {D}]; got {tuple(centroids.shape)}")
-    if centroids.device != x.device:
-        raise ValueError("centroids must be on the device of x")
-    C = centroids.shape[2]
+    B, H, V, D = check_points(x, mod.INTERPRETED)
+    C = check_centroids(centroids, B, H, D, x.device)
     cent = centroids.to(x.dtype).contiguous()
     csq = cent.float().pow(2).sum(-1).contiguous()
     labels = torch.empty(B, H, V, dtype=torch.int32, device=x.device)
@@ -98,12 +76,10 @@ def kmeans_update(x: torch.Tensor, perm: torch.Tensor, offsets: torch.Tensor, pr
                   config: Optional[dict] = None) -> torch.Tensor:
     """Centroid = mean of its cluster's vectors; an empty cluster keeps ``previous``: float32 [B, H, C, D]."""
     mod = _jit.load_for("_kmeans_triton", x)
-    B, H, V, D = _check_points(x, mod)
-    if previous.dim() != 4 or tuple(previous.shape[:2]) != (B, H) or previous.shape[3] != D:
-        raise ValueError(f"previous must be [{B}, {H}, C, {D}]; got {tuple(previous.shape)}")
-    C = previous.shape[2]
-    perm = _check_index(perm, (B, H, V), "perm")
-    offsets = _check_index(offsets, (B, H, C + 1), "offsets")
+    B, H, V, D = check_points(x, mod.INTERPRETED)
+    C = check_centroids(previous, B, H, D, x.device, "previous")
+    perm = check_index(perm, (B, H, V), x.device, "perm")
+    offsets = check_index(offsets, (B, H, C + 1), x.device, "offsets")
     prev = previous.float().contiguous()
     new = torch.empty_like(prev)
     cfg = kmeans_config("update", mod.INTERPRETED, config)
@@ -123,13 +99,11 @@ def cluster_key_logits(centroids: torch.Tensor, keys: torch.Tensor, k_perm: torc
     centroids float32 [B, H, Cq, D]; keys [B, H, V, D] (the video keys, any strides); k_perm int32
     [B, H, V]; k_offsets int32 [B, H, Ck + 1]."""
     mod = _jit.load_for("_kmeans_triton", keys)
-    B, H, V, D = _check_points(keys, mod, "keys")
-    if centroids.dim() != 4 or tuple(centroids.shape[:2]) != (B, H) or centroids.shape[3] != D:
-        raise ValueError(f"centroids must be [{B}, {H}, Cq, {D}]; got {tuple(centroids.shape)}")
-    Cq = centroids.shape[2]
+    B, H, V, D = check_points(keys, mod.INTERPRETED, "keys")
+    Cq = check_centroids(centroids, B, H, D, keys.device)
     Ck = k_offsets.shape[-1] - 1
-    k_perm = _check_index(k_perm, (B, H, V), "k_perm")
-    k_offsets = _check_index(k_offsets, (B, H, Ck + 1), "k_offsets")
+    k_perm = check_index(k_perm, (B, H, V), keys.device, "k_perm")
+    k_offsets = check_index(k_offsets, (B, H, Ck + 1), keys.device, "k_offsets")
     cent = centroids.to(keys.dtype).contiguous()
     prec = "ieee" if keys.dtype == torch.float32 else None
     qk_scale = float(scale) * 1.4426950408889634
@@ -165,11 +139,11 @@ def permute_rows(k: torch.Tensor, v: torch.Tensor, perm: torch.Tensor, video_sta
     """Triton :func:`permute_rows_reference`; ``out`` = preallocated (kp, vp) of at least ``count`` rows
     (reused between head chunks)."""
     mod = _jit.load_for("_kmeans_triton", k)
-    B, H, N, D = _check_points(k, mod, "k")
+    B, H, N, D = check_points(k, mod.INTERPRETED, "k")
     if tuple(v.shape) != tuple(k.shape) or v.dtype != k.dtype or v.stride(-1) != 1:
         raise ValueError(f"v must match k {tuple(k.shape)} {k.dtype} with a contiguous last dim")
     V = perm.shape[-1]
-    perm = _check_index(perm, (B, H, V), "perm")
+    perm = check_index(perm, (B, H, V), k.device, "perm")
     count = B * H - bh_start if count is None else count
     if not (0 <= bh_start and count >= 1 and bh_start + count <= B * H):
         raise ValueError(f"head range [{bh_start}, {bh_start + count}) outside [0, {B * H})")

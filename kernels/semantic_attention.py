@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as Fnn
 
 from . import _jit
+from .checks import check_key_bias, check_out, check_semantic
 from .kmeans import permute_rows
 
 __all__ = ["semantic_attention", "prepare_semantic_attention", "SemanticChunk", "key_ranges", "key_tile_table",
@@ -232,33 +233,6 @@ def computed_pairs(tile_count: torch.Tensor, q_offsets: torch.Tensor, block_m: i
 # ----------------------------------------------------------------------------------------------
 # launcher
 # ----------------------------------------------------------------------------------------------
-def _check(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start, mod):
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if t.dim() != 4 or t.stride(-1) != 1:
-            raise ValueError(f"{name} must be [B, H, N, D] with a contiguous last dim; got {tuple(t.shape)} "
-                             f"strides {t.stride()}")
-    if q.shape != k.shape or q.shape != v.shape or q.dtype != k.dtype or q.dtype != v.dtype:
-        raise ValueError(f"q, k, v must share shape and dtype; got {tuple(q.shape)} {q.dtype}, "
-                         f"{tuple(k.shape)} {k.dtype}, {tuple(v.shape)} {v.dtype}")
-    allowed = (torch.float16, torch.bfloat16) + ((torch.float32,) if mod.INTERPRETED else ())
-    if q.dtype not in allowed:
-        raise ValueError(f"semantic_attention needs {allowed}; got {q.dtype}")
-    B, H, N, D = q.shape
-    if D not in (64, 128):
-        raise ValueError(f"semantic_attention supports head_dim 64 or 128; got {D}")
-    V = q_perm.shape[-1]
-    if video_start < 0 or video_start + V > N:
-        raise ValueError(f"video [{video_start}, {video_start + V}) does not fit in N={N} tokens")
-    Cq, Ck = q_offsets.shape[-1] - 1, k_offsets.shape[-1] - 1
-    for name, t, shape in (("q_perm", q_perm, (B, H, V)), ("k_perm", k_perm, (B, H, V)),
-                           ("q_offsets", q_offsets, (B, H, Cq + 1)), ("k_offsets", k_offsets, (B, H, Ck + 1))):
-        if tuple(t.shape) != shape or t.dtype != torch.int32 or t.device != q.device:
-            raise ValueError(f"{name} must be int32 {list(shape)} on {q.device}; got {t.dtype} {list(t.shape)}")
-    if tuple(keep.shape) != (B, H, Cq, Ck) or keep.dtype != torch.bool:
-        raise ValueError(f"keep must be bool [{B}, {H}, {Cq}, {Ck}]; got {keep.dtype} {list(keep.shape)}")
-    return B, H, N, D, V, Cq, Ck
-
-
 def _tma_descriptors(kc, vc, block_n):
     from triton.tools.tensor_descriptor import TensorDescriptor
     blk = [1, block_n, kc.shape[-1]]
@@ -296,7 +270,8 @@ def prepare_semantic_attention(q, k, v, q_perm, q_offsets, k_perm, k_offsets, ke
     """The per-chunk tables of :func:`semantic_attention` (and the permuted key / value copies with
     ``with_copies``: 2 x B*H*V*D extra elements when HEAD_CHUNK is 0), to time the kernel alone."""
     mod = _jit.load_for("_semantic_triton", q)
-    B, H, N, D, V, Cq, Ck = _check(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start, mod)
+    B, H, N, D, V, Cq, Ck = check_semantic(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start,
+                                           mod.INTERPRETED)
     cfg = semantic_config(D, mod.INTERPRETED, config)
     source = _resolve(q, cfg, mod.INTERPRETED)
     pairs = B * H
@@ -338,21 +313,12 @@ def semantic_attention(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, *, v
     ``stats`` (a dict), when given, receives ``computed_pairs`` int64 [B*H]: the pairs the tiles span.
     Returns ``out`` (allocated if None; only the video rows written)."""
     mod = _jit.load_for("_semantic_triton", q)
-    B, H, N, D, V, Cq, Ck = _check(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start, mod)
+    B, H, N, D, V, Cq, Ck = check_semantic(q, k, v, q_perm, q_offsets, k_perm, k_offsets, keep, video_start,
+                                           mod.INTERPRETED)
     cfg = semantic_config(D, mod.INTERPRETED, config)
-    if out is None:
-        out = torch.empty_like(q)
-    elif tuple(out.shape) != (B, H, N, D) or out.dtype != q.dtype or out.device != q.device or out.stride(-1) != 1:
-        raise ValueError(f"out must be [{B}, {H}, {N}, {D}] {q.dtype} with a contiguous last dim")
+    out = torch.empty_like(q) if out is None else check_out(out, q)
     G = N - V
-    if key_bias is not None:
-        if key_bias.dim() == 1:
-            key_bias = key_bias[None]
-        if key_bias.dim() != 2 or key_bias.shape[0] not in (1, B) or key_bias.shape[1] != N or \
-                key_bias.dtype != torch.float32 or key_bias.device != q.device:
-            raise ValueError(f"key_bias must be float32 [B or 1, N] = [{B} or 1, {N}] on {q.device}; got "
-                             f"{key_bias.dtype} {tuple(key_bias.shape)}")
-        key_bias = key_bias.contiguous()
+    key_bias = check_key_bias(key_bias, B, N, q.device)
     has_bias = key_bias is not None and G > 0
     bias_arg = key_bias if has_bias else q
     stride_biasb = (key_bias.stride(0) if key_bias.shape[0] > 1 else 0) if has_bias else 0

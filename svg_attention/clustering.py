@@ -139,17 +139,16 @@ def update_reference(x: torch.Tensor, perm: torch.Tensor, offsets: torch.Tensor,
     _check_points(x, previous)
     B, H, V, D = x.shape
     C = previous.shape[2]
-    sizes = (offsets[:, :, 1:] - offsets[:, :, :-1]).long()
-    cluster_of_position = torch.arange(C, device=x.device)
-    out = previous.float().clone()
-    for b in range(B):
-        for h in range(H):
-            segment = torch.repeat_interleave(cluster_of_position, sizes[b, h], output_size=V)
-            sums = torch.zeros(C, D, dtype=torch.float32, device=x.device)
-            sums.index_add_(0, segment, x[b, h].float().index_select(0, perm[b, h].long()))
-            filled = sizes[b, h] > 0
-            out[b, h, filled] = sums[filled] / sizes[b, h, filled, None]
-    return out
+    sizes = (offsets[:, :, 1:] - offsets[:, :, :-1]).long()                  # [B, H, C]
+    # cluster of every permuted position, numbered across all (b, h): one index_add, no loop
+    local = torch.repeat_interleave(torch.arange(C, device=x.device).repeat(B * H), sizes.reshape(-1),
+                                    output_size=B * H * V)
+    flat = local + torch.arange(B * H, device=x.device).repeat_interleave(V) * C
+    rows = x.float().reshape(B * H, V, D).gather(1, perm.long().reshape(B * H, V, 1).expand(B * H, V, D))
+    sums = torch.zeros(B * H * C, D, dtype=torch.float32, device=x.device)
+    sums.index_add_(0, flat, rows.reshape(B * H * V, D))
+    means = sums.view(B, H, C, D) / sizes.clamp_min(1)[..., None].float()
+    return torch.where(sizes[..., None] > 0, means, previous.float())
 
 
 def kmeans(x: torch.Tensor, num_clusters: int, iterations: int, init: Optional[torch.Tensor] = None,
