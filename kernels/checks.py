@@ -1,6 +1,6 @@
 """Input checks of the kernel launchers, in one place (band_attention.py, profile.py, kmeans.py,
-semantic_attention.py), and what the
-kernels support (``triton_support`` in __init__.py reads the same constants).
+semantic_attention.py), and what the kernels support (``triton_support`` in __init__.py reads the
+same constants).
 
 Every check raises ValueError naming the argument; none reads a device value (no host sync).
 """
