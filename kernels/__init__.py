@@ -71,11 +71,24 @@ def svg_global_rows(q, k, v, layout, key_bias=None, scale=None, out=None):
                                  frame_tokens=layout.frame_tokens, key_bias=key_bias, scale=scale)
 
 
-def svg2_attention(q, k, v, layout, q_clusters, k_clusters, keep, key_bias=None, scale=None, out=None):
+# svg2_attention's key_lists -> the kernel's SOURCE: "packed" (one host sync per call to size the lists)
+# or the kept clusters' key ranges from contiguous copies in cluster order ("tma" on Hopper, "copy"
+# elsewhere: semantic_attention resolves it), without a host sync
+SVG2_KEY_SOURCES = {"packed": "packed", "ranges": "tma"}
+
+
+def svg2_attention(q, k, v, layout, q_clusters, k_clusters, keep, key_bias=None, scale=None, out=None,
+                   key_lists="packed"):
     """semantic_attention with the signature of svg_attention.semantic.semantic_attention_reference
-    (clusters: any objects with ``perm`` and ``offsets``, e.g. svg_attention.clustering.Clusters)."""
+    (clusters: any objects with ``perm`` and ``offsets``, e.g. svg_attention.clustering.Clusters);
+    ``key_lists`` "packed" or "ranges" (SVG2_KEY_SOURCES; the tiles are semantic_config's)."""
+    try:
+        source = SVG2_KEY_SOURCES[key_lists]
+    except KeyError:
+        raise ValueError(f"key_lists must be one of {tuple(SVG2_KEY_SOURCES)}; got {key_lists!r}") from None
     return semantic_attention(q, k, v, q_clusters.perm, q_clusters.offsets, k_clusters.perm, k_clusters.offsets,
-                              keep, video_start=layout.video_start, key_bias=key_bias, scale=scale, out=out)
+                              keep, video_start=layout.video_start, key_bias=key_bias, scale=scale, out=out,
+                              config={"SOURCE": source})
 
 
 def svg2_key_logits(q_clusters, k_clusters, keys, scale):

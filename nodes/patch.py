@@ -270,6 +270,11 @@ class SVGCall:
         return mask.reshape(mask.shape[0], tokens), None
 
 
+def _batch_key(cond_or_uncond):
+    """ComfyUI's cond_or_uncond as a hashable key (AttendContext.batch_key), None when absent."""
+    return tuple(cond_or_uncond) if cond_or_uncond else None
+
+
 def _on_cpu(tensor):
     return None if tensor is None else tensor.to("cpu")
 
@@ -449,7 +454,7 @@ def make_attention_override(previous):
                                        generator=run.generator(q.device), key_bias=key_bias,
                                        scale=kwargs.get("scale"), out=out_view, block_index=block,
                                        head_offset=0,  # all heads here (sequence parallelism: its first)
-                                       run_state=run.run_state)
+                                       run_state=run.run_state, batch_key=_batch_key(conditions[1]))
         run.note_sparse(decision)
         run.records.append((call.step, block, decision.labels, decision.head_density, conditions))
         if config.verbose:

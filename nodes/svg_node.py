@@ -1,5 +1,12 @@
 """The "SVG Sparse Attention" node (V3 schema). Node id and input names are stable: saved
-workflows depend on them."""
+workflows depend on them. New inputs go at the end of the list with defaults that keep today's
+behaviour: the frontend restores a saved node's widget values by position, so a workflow saved
+before them loads with the defaults.
+
+One node for both patterns ("svg", "svg2") rather than a second node: they share the placement
+(between the loader and the sampler), the warm-up, leading dense blocks, sparsity and backend, and
+the report node reads either; switching pattern is one menu, not a rewired graph. SVG2's knobs are
+advanced inputs that "svg" ignores (and sampled_rows is SVG's only)."""
 from __future__ import annotations
 
 import inspect
@@ -7,6 +14,8 @@ import inspect
 from comfy_api.latest import io
 
 from ..svg_attention import BACKENDS, SVGConfig
+from ..svg_attention.config import MAX_CLUSTERS, MAX_WARM_ITERATIONS
+from ..svg_attention.patterns import user_pattern_names
 from .apply import apply_svg
 
 NODE_ID = "SVGSparseAttention"
@@ -29,7 +38,8 @@ class SVGSparseAttention(io.ComfyNode):
                 "(Wan 2.1/2.2, HunyuanVideo, LTXV, Mochi, Cosmos, CogVideoX). Each head is profiled on a few sampled query rows at every "
                 "sparse call and runs as a spatial (same and nearby frames) or temporal (same position "
                 "across frames) head; one block-sparse kernel serves both. Place it between the model "
-                "loader and the sampler."),
+                "loader and the sampler. pattern svg2 instead clusters each head's queries and keys by k-means "
+                "(Sparse VideoGen2) and keeps the cluster pairs that carry the attention."),
             inputs=[
                 io.Model.Input("model", tooltip="The video model to patch (Wan 2.1/2.2, HunyuanVideo, LTXV, Mochi, Cosmos, CogVideoX). "
                                "Other models pass through unchanged, with a log line saying why."),
@@ -58,14 +68,46 @@ class SVGSparseAttention(io.ComfyNode):
                 io.Boolean.Input("verbose", default=False,
                                  tooltip="Also log each distinct layout, band width and density the patch uses.",
                                  **_advanced(io.Boolean.Input)),
+                io.Combo.Input("pattern", options=list(user_pattern_names()), default="svg",
+                               optional=True,
+                             tooltip="svg: each head keeps a band of the same and nearby frames (spatial) or of "
+                                       "the same positions across frames (temporal), chosen per call by sampled rows. "
+                                       "svg2: each head's queries and keys are grouped by k-means and each query "
+                                       "group keeps the key groups that carry its attention (follows motion such "
+                                       "as camera pans; costs a clustering per call). The README says when to pick "
+                                       "which."),
+                io.Float.Input("svg2_top_p", default=0.0, min=0.0, max=1.0, step=0.01,
+                               optional=True,
+                             tooltip="svg2 only. 0: keep as much as svg would at this sparsity (the pairs of "
+                                       "highest estimated attention). Above 0: each query group keeps key groups "
+                                       "until this share of its attention (SVG2's rule, 0.9 in its paper); the "
+                                       "kept amount then follows the video and the report shows it.",
+                               **_advanced(io.Float.Input)),
+                io.Int.Input("svg2_query_clusters", default=0, min=0, max=MAX_CLUSTERS,
+                             optional=True,
+                             tooltip="svg2 only. k-means groups of each head's queries; 0: automatic (one per 16 "
+                                     "video tokens, 8 to 256).", **_advanced(io.Int.Input)),
+                io.Int.Input("svg2_key_clusters", default=0, min=0, max=MAX_CLUSTERS,
+                             optional=True,
+                             tooltip="svg2 only. k-means groups of each head's keys; 0: automatic (one per 8 video "
+                                     "tokens, 16 to 1024). More groups select more precisely and cluster slower.",
+                             **_advanced(io.Int.Input)),
+                io.Int.Input("svg2_warm_iterations", default=1, min=1, max=MAX_WARM_ITERATIONS,
+                             optional=True,
+                             tooltip="svg2 only. k-means iterations per step, started from the previous step's "
+                                     "groups (the first sparse step of each block runs 20).",
+                             **_advanced(io.Int.Input)),
             ],
             outputs=[io.Model.Output(tooltip="The model with SVG sparse attention in its sparse steps.")],
         )
 
     @classmethod
     def execute(cls, model, sparsity, dense_warmup, dense_blocks, sampled_rows=64, backend="auto",
-                profile_seed=0, verbose=False) -> io.NodeOutput:
+                profile_seed=0, verbose=False, pattern="svg", svg2_top_p=0.0, svg2_query_clusters=0,
+                svg2_key_clusters=0, svg2_warm_iterations=1) -> io.NodeOutput:
         config = SVGConfig(sparsity=sparsity, dense_warmup=dense_warmup, dense_blocks=dense_blocks,
                            sampled_rows=sampled_rows, backend=backend, profile_seed=profile_seed,
-                           verbose=verbose)
+                           verbose=verbose, pattern=pattern, svg2_top_p=svg2_top_p,
+                           svg2_query_clusters=svg2_query_clusters, svg2_key_clusters=svg2_key_clusters,
+                           svg2_warm_iterations=svg2_warm_iterations)
         return io.NodeOutput(apply_svg(model, config))

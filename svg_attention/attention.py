@@ -30,10 +30,11 @@ def sample_rows(video_tokens: int, count: int, generator: torch.Generator | None
 def sparse_attention(q, k, v, layout: VideoLayout, plan: PatternPlan, *, pattern="svg",
                      backend: Backend = reference_backend, rows=None, generator=None, key_bias=None,
                      scale=None, out=None, block_index: int = 0, head_offset: int = 0,
-                     run_state=None) -> tuple[torch.Tensor, PatternDecision]:
+                     run_state=None, batch_key=None) -> tuple[torch.Tensor, PatternDecision]:
     """The pattern's attention of one call. q, k, v: [B, H, N, D]; ``pattern`` a Pattern or its
     registered name; ``plan`` from ``pattern.plan(layout, config)``. ``rows`` (frame-major video
     indices) are drawn with ``generator`` when the plan wants some and none are given.
+    ``batch_key``: what the batch holds (``AttendContext.batch_key``).
 
     Returns (out [B, H, N, D] (``out`` itself when given), the pattern's PatternDecision).
     """
@@ -42,5 +43,6 @@ def sparse_attention(q, k, v, layout: VideoLayout, plan: PatternPlan, *, pattern
         rows = sample_rows(layout.video_tokens, plan.profile_rows, generator, q.device)
     out = torch.empty_like(q) if out is None else out
     ctx = AttendContext(backend=backend, out=out, key_bias=key_bias, scale=scale, rows=rows,
-                        block_index=block_index, head_offset=head_offset, run_state=run_state)
+                        block_index=block_index, head_offset=head_offset, run_state=run_state,
+                        batch_key=batch_key)
     return out, pattern.attend(q, k, v, layout, plan, ctx)

@@ -8,6 +8,15 @@ An op is a callable with the signature of its torch reference in ``REFERENCE_OPS
                       scale=None, out=None) -> out with its video rows written
     "global_rows"     (q, k, v, layout, key_bias=None, scale=None, out=None) -> out with its global
                       rows written (dense)
+    "kmeans_assign"   (x, centroids) -> int32 [B, H, V] nearest centroid (clustering.assign_reference)
+    "kmeans_update"   (x, perm, offsets, previous) -> float32 [B, H, C, D] cluster means
+                      (clustering.update_reference)
+    "svg2_key_logits" (q_clusters, k_clusters, keys, scale) -> float32 [B, H, Cq, Ck] log share of
+                      each key cluster in each query centroid's softmax (semantic.centroid_key_logits)
+    "svg2_attention"  (q, k, v, layout, q_clusters, k_clusters, keep, key_bias=None, scale=None,
+                      out=None, key_lists="packed") -> out with its video rows written
+                      (semantic.semantic_attention_reference; ``key_lists`` picks the kernel's way
+                      through the kept keys, "packed" or "ranges": the math is the same)
 
 The reference backend has every op. ``resolve_backend`` picks, per (requested backend, device, dtype,
 head_dim, ops a pattern needs), the Triton kernels' op where they run, the reference's otherwise,
@@ -20,12 +29,26 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Callable, Mapping
 
+from .clustering import assign_reference, update_reference
 from .reference import band_attention_reference, global_rows_dense, profile_reference
+from .semantic import centroid_key_logits, semantic_attention_reference
+
+
+def _svg2_attention_reference(q, k, v, layout, q_clusters, k_clusters, keep, key_bias=None, scale=None, out=None,
+                              key_lists="packed"):
+    """semantic_attention_reference with the op's signature (``key_lists`` is a kernel choice only)."""
+    return semantic_attention_reference(q, k, v, layout, q_clusters, k_clusters, keep, key_bias=key_bias,
+                                        scale=scale, out=out)
+
 
 REFERENCE_OPS = MappingProxyType({
     "profile": profile_reference,
     "band_attention": band_attention_reference,
     "global_rows": global_rows_dense,
+    "kmeans_assign": assign_reference,
+    "kmeans_update": update_reference,
+    "svg2_key_logits": centroid_key_logits,
+    "svg2_attention": _svg2_attention_reference,
 })
 
 
@@ -76,6 +99,10 @@ def triton_backend() -> Backend:
         "profile": kernels.svg_profile,
         "band_attention": kernels.svg_band_attention,
         "global_rows": kernels.svg_global_rows,
+        "kmeans_assign": kernels.kmeans_assign,
+        "kmeans_update": kernels.kmeans_update,
+        "svg2_key_logits": kernels.svg2_key_logits,
+        "svg2_attention": kernels.svg2_attention,
     }))
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .patterns import pattern_names
+from .patterns.svg2 import KEY_LISTS
 
 BACKENDS = ("auto", "triton", "reference")
+MAX_CLUSTERS = 4096          # svg2 cluster counts the node accepts
+MAX_WARM_ITERATIONS = 20     # svg2 warm iterations: at most a full clustering's
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,17 @@ class SVGConfig:
     backend:       "auto", "triton" or "reference".
     profile_seed:  seed of the profiler's row sampling (the same seed gives the same rows).
     verbose:       log every dense decision once per run and per-call details.
-    pattern:       the sparsity pattern, by its registered name (svg_attention/patterns): "svg".
+    pattern:       the sparsity pattern, by its registered name (svg_attention/patterns): "svg"
+                   (spatial / temporal band) or "svg2" (k-means semantic clusters).
+    svg2_top_p:    "svg2": 0 keeps the pairs of highest estimated attention up to SVG's density at
+                   this sparsity (both patterns compared at one density); in (0, 1] SVG2's rule: each
+                   query cluster keeps key clusters until this share of its attention (the density
+                   follows the data, ``sparsity`` only switches sparse calls on).
+    svg2_query_clusters / svg2_key_clusters: "svg2" k-means cluster counts; 0: by the token count
+                   (semantic_settings.SemanticSettings: 16 / 8 tokens per cluster, at most 256 / 1024).
+    svg2_warm_iterations: "svg2" k-means iterations per step from the previous step's centroids
+                   (the first sparse step of a layer runs a full clustering of 20).
+    svg2_key_lists: "svg2", Triton only: "packed" or "ranges" (patterns/svg2.py says the difference).
     """
 
     sparsity: float = 0.75
@@ -32,6 +45,11 @@ class SVGConfig:
     profile_seed: int = 0
     verbose: bool = False
     pattern: str = "svg"
+    svg2_top_p: float = 0.0
+    svg2_query_clusters: int = 0
+    svg2_key_clusters: int = 0
+    svg2_warm_iterations: int = 1
+    svg2_key_lists: str = "packed"
 
     def __post_init__(self):
         problems = []
@@ -51,6 +69,15 @@ class SVGConfig:
             problems.append(f"profile_seed must be >= 0, got {self.profile_seed}")
         if self.pattern not in pattern_names():
             problems.append(f"pattern must be one of {pattern_names()}, got {self.pattern!r}")
+        if not 0.0 <= self.svg2_top_p <= 1.0:
+            problems.append(f"svg2_top_p must be in [0, 1] (0: the sparsity's budget), got {self.svg2_top_p}")
+        for name in ("svg2_query_clusters", "svg2_key_clusters"):
+            if not 0 <= getattr(self, name) <= MAX_CLUSTERS:
+                problems.append(f"{name} must be in [0, {MAX_CLUSTERS}] (0: automatic), got {getattr(self, name)}")
+        if not 1 <= self.svg2_warm_iterations <= MAX_WARM_ITERATIONS:
+            problems.append(f"svg2_warm_iterations must be in [1, {MAX_WARM_ITERATIONS}], got {self.svg2_warm_iterations}")
+        if self.svg2_key_lists not in KEY_LISTS:
+            problems.append(f"svg2_key_lists must be one of {KEY_LISTS}, got {self.svg2_key_lists!r}")
         if problems:
             raise ValueError("SVG Sparse Attention: " + "; ".join(problems))
 

@@ -17,6 +17,10 @@ map and compared with bench/quality/metrics.py (PSNR, SSIM on uint8 frames again
 Writes into --out: ``quality_e2e.json`` (settings, per prompt/seed/sparsity PSNR, SSIM, seconds,
 the SVG run summary), ``strip.png`` (first, middle and last frame: dense | each sparsity, one
 row per prompt) and ``side_by_side.gif`` (dense | SVG at 0.75 when run).
+
+``run_case(..., patterns=("svg", "svg2"))`` runs every sparsity once per pattern (the node's
+``pattern`` input); ``bench/quality/e2e_patterns.py`` runs the pattern comparison (workers, resume,
+tables).
 """
 from __future__ import annotations
 
@@ -59,10 +63,11 @@ DEFAULTS = dict(steps=20, cfg=3.0, sampler="euler", scheduler="simple")
 def shapes_graph(object_info: dict, prompt: str, seed: int, sparsity: float | None, *,
                  steps: int = DEFAULTS["steps"], cfg: float = DEFAULTS["cfg"],
                  sampler: str = DEFAULTS["sampler"], scheduler: str = DEFAULTS["scheduler"],
-                 head_map: bool = False, tag: str = "quality") -> dict:
+                 head_map: bool = False, tag: str = "quality", pattern: str | None = None) -> dict:
     """The example workflow as an API graph for the shapes model; ``sparsity=None``: dense (the
     SVG node removed, the sampler's model straight from the loader). Other SVG inputs keep the
-    workflow's values (its defaults)."""
+    workflow's values (its defaults); ``pattern`` sets the node's pattern input (None: left out,
+    the node's default)."""
     api = ui_to_api(json.loads(WORKFLOW.read_text(encoding="utf-8")), object_info)
     by_type = {}
     for nid, node in api.items():
@@ -86,6 +91,8 @@ def shapes_graph(object_info: dict, prompt: str, seed: int, sparsity: float | No
         del api[svg]
     else:
         api[svg]["inputs"]["sparsity"] = sparsity
+        if pattern is not None:
+            api[svg]["inputs"]["pattern"] = pattern
         if head_map:
             api["quality_head_map"] = {"class_type": "SVGAttentionReport",
                                        "inputs": {"model": [shift_id, 0], "samples": [sampler_id, 0]}}
@@ -104,39 +111,68 @@ def _wan21_format():
     return comfy.latent_formats.Wan21()
 
 
-def read_frames(result, base: Path = host.BASE_DIR) -> np.ndarray:
-    """uint8 frames [T, H, W, 3] of the latent a run's SaveLatent wrote."""
+def _file(kind: str, sub: str, name: str, temp_base: Path | None = None) -> Path:
+    """Where the server wrote an output file (``temp_base``: its --temp-directory, if set)."""
+    root = temp_base if (kind == "temp" and temp_base is not None) else host.BASE_DIR
+    return root / kind / sub / name
+
+
+def read_frames(result, base: Path = host.BASE_DIR, remove: bool = False) -> np.ndarray:
+    """uint8 frames [T, H, W, 3] of the latent a run's SaveLatent wrote (``remove``: delete it after)."""
     from safetensors.torch import load_file
     (kind, sub, name), = [f for f in result.output_files("quality_latent")]
-    latent = load_file(str(base / kind / sub / name))["latent_tensor"]
+    path = base / kind / sub / name
+    latent = load_file(str(path))["latent_tensor"]
+    if remove:
+        path.unlink()
     return decode_mod.comfy_latent_to_frames(latent, _wan21_format())[0]
 
 
 def run_case(server, object_info, prompt: str, seed: int, sparsities, head_map_dir: Path | None = None,
+             patterns=("svg",), skip=(), on_run=None, temp_base: Path | None = None, keep_latents: bool = True,
              **sampling) -> dict:
-    """Dense, then each sparsity, same prompt and seed: frames, PSNR / SSIM against dense, seconds."""
+    """Dense, then each pattern at each sparsity, same prompt and seed: frames, PSNR / SSIM against
+    dense, seconds, the run summary. ``case["runs"][pattern][sparsity]``; ``case["sparse"]`` is the
+    "svg" pattern's (the node's default). ``skip``: (pattern, sparsity) pairs not to run (done
+    before); ``on_run(pattern, sparsity, result)`` after each run. Patterns other than "svg" are set
+    on the node's pattern input (and their head maps are named ``head_map_<pattern>_...``)."""
     tag = f"{video_data.prompt_index(prompt)}_{seed}"
     dense = server.run(shapes_graph(object_info, prompt, seed, None, tag=f"dense_{tag}", **sampling))
     if dense.summaries:
         raise RuntimeError("the dense run printed an SVG summary: the SVG node was not removed")
-    ref = read_frames(dense)
+    ref = read_frames(dense, remove=not keep_latents)
     case = {"prompt": prompt, "seed": seed, "dense_seconds": dense.seconds, "frames": {"dense": ref},
-            "sparse": {}}
-    for sparsity in sparsities:
-        r = server.run(shapes_graph(object_info, prompt, seed, sparsity, tag=f"svg{sparsity}_{tag}",
-                                    head_map=head_map_dir is not None, **sampling), summaries=1)
-        if len(r.summaries) != 1:
-            raise RuntimeError(f"expected one SVG run summary, got {len(r.summaries)}:\n{r.log[-3000:]}")
-        frames = read_frames(r)
-        summary = {k: v for k, v in r.summaries[0].items() if not k.startswith("_")}
-        case["frames"][sparsity] = frames
-        case["sparse"][sparsity] = {"psnr": metrics.psnr(frames, ref), "ssim": metrics.ssim(frames, ref),
-                                    "seconds": r.seconds, "summary": summary}
-        if head_map_dir is not None:
-            for kind, sub, name in r.output_files("quality_head_map"):
-                target = head_map_dir / f"head_map_{tag}_{sparsity}.png"
-                target.write_bytes((host.BASE_DIR / kind / sub / name).read_bytes())
-                case["sparse"][sparsity]["head_map"] = target.name
+            "runs": {}}
+    for pattern in patterns:
+        runs = case["runs"].setdefault(pattern, {})
+        for sparsity in sparsities:
+            if (pattern, sparsity) in skip:
+                continue
+            name = "svg" if pattern == "svg" else f"{pattern}_"
+            r = server.run(shapes_graph(object_info, prompt, seed, sparsity, tag=f"{name}{sparsity}_{tag}",
+                                        head_map=head_map_dir is not None, **sampling,
+                                        pattern=None if pattern == "svg" else pattern), summaries=1)
+            if len(r.summaries) != 1:
+                raise RuntimeError(f"expected one SVG run summary, got {len(r.summaries)}:\n{r.log[-3000:]}")
+            frames = read_frames(r, remove=not keep_latents)
+            summary = {k: v for k, v in r.summaries[0].items() if not k.startswith("_")}
+            if summary.get("pattern", "svg") != pattern:
+                raise RuntimeError(f"asked for pattern {pattern!r}, the run summary says {summary.get('pattern')!r}")
+            case["frames"][(pattern, sparsity)] = frames
+            runs[sparsity] = {"psnr": metrics.psnr(frames, ref), "ssim": metrics.ssim(frames, ref),
+                              "seconds": r.seconds, "summary": summary}
+            if head_map_dir is not None:
+                prefix = "head_map" if pattern == "svg" else f"head_map_{pattern}"
+                for kind, sub, file_name in r.output_files("quality_head_map"):
+                    target = head_map_dir / f"{prefix}_{tag}_{sparsity}.png"
+                    target.write_bytes(_file(kind, sub, file_name, temp_base).read_bytes())
+                    runs[sparsity]["head_map"] = target.name
+            if on_run is not None:
+                on_run(pattern, sparsity, runs[sparsity])
+    if "svg" in case["runs"]:
+        case["sparse"] = case["runs"]["svg"]
+        for sparsity in case["sparse"]:
+            case["frames"][sparsity] = case["frames"][("svg", sparsity)]
     return case
 
 

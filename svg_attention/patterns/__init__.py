@@ -1,21 +1,27 @@
 """Sparsity patterns by name: the protocol (base.py) and the registry.
 
-    register(pattern)          add a pattern object (``Pattern`` protocol); its ``name`` must be new
+    register(pattern, user_facing=False)
+                               add a pattern object (``Pattern`` protocol); its ``name`` must be new;
+                               ``user_facing``: offered by the node's ``pattern`` input
     get_pattern(name)          the registered pattern, ValueError naming the known ones otherwise
     pattern_names()            registered names, in registration order
+    user_pattern_names()       the user-facing ones (the node's options), in registration order
 
-Built in: "svg" (svg.py). Other patterns register themselves where they are defined (a module
-imported before the config that names them is made, e.g. bench/quality/pattern_probe.py).
+Built in and user-facing: "svg" (svg.py), "svg2" (svg2.py). Other patterns (probes, tests) register
+themselves where they are defined (a module imported before the config that names them is made,
+e.g. bench/quality/pattern_probe.py); they run through SVGConfig / apply_svg, not the node's menu.
 """
 from __future__ import annotations
 
 from .base import AttendContext, Pattern, PatternDecision, PatternPlan
 from .svg import BandPlan, SVGPattern, label_heads, plan_band
+from .svg2 import SemanticPatternPlan, SVG2Pattern, SVG2RunState
 
 _REGISTRY: dict = {}
+_USER_FACING: list = []
 
 
-def register(pattern) -> None:
+def register(pattern, user_facing: bool = False) -> None:
     """Register ``pattern`` under ``pattern.name``; checks the protocol's members once, here."""
     problems = [f"no {member}" for member in ("name", "label_names", "ops", "plan", "new_run_state", "attend")
                 if not hasattr(pattern, member)]
@@ -32,6 +38,8 @@ def register(pattern) -> None:
     if problems:
         raise ValueError(f"cannot register pattern {name!r}: " + "; ".join(problems))
     _REGISTRY[name] = pattern
+    if user_facing:
+        _USER_FACING.append(name)
 
 
 def get_pattern(name: str):
@@ -45,7 +53,13 @@ def pattern_names() -> tuple:
     return tuple(_REGISTRY)
 
 
-register(SVGPattern())
+def user_pattern_names() -> tuple:
+    return tuple(_USER_FACING)
 
-__all__ = ["AttendContext", "BandPlan", "Pattern", "PatternDecision", "PatternPlan", "SVGPattern",
-           "get_pattern", "label_heads", "pattern_names", "plan_band", "register"]
+
+register(SVGPattern(), user_facing=True)
+register(SVG2Pattern(), user_facing=True)
+
+__all__ = ["AttendContext", "BandPlan", "Pattern", "PatternDecision", "PatternPlan", "SVG2Pattern", "SVG2RunState",
+           "SVGPattern", "SemanticPatternPlan", "get_pattern", "label_heads", "pattern_names", "plan_band",
+           "register", "user_pattern_names"]

@@ -32,7 +32,7 @@ know nothing else about it; a pattern is chosen by name (``SVGConfig.pattern``, 
     ``memory_bytes() -> int``: the run summary then reports it as ``run_state_bytes``. The calls of
     one run may come from several threads and devices (a CFG split over GPUs) and from several
     batch compositions (cond and uncond together or apart): key entries by ``ctx.block_index``, the
-    device and what the entry describes, never by call order.
+    device, ``ctx.batch_key`` and what the entry describes, never by call order.
 ``attend(q, k, v, layout, plan, ctx: AttendContext) -> PatternDecision``
     q, k, v: [B, H, N, D] views (any strides, last dim contiguous), one dtype and device, N =
     layout.total_tokens. Writes every row of ``ctx.out`` ([B, H, N, D]: video rows by the pattern,
@@ -90,6 +90,9 @@ class AttendContext:
                   (Ulysses) the first head of this rank's share), so that per-head state and
                   labels keep global head numbers.
     run_state:    ``pattern.new_run_state()`` of this sampling run.
+    batch_key:    what the batch holds, hashable (ComfyUI's ``cond_or_uncond`` as a tuple, e.g.
+                  (1, 0) for an uncond + cond pair), or None when unknown: per-run state of one
+                  layer keys by it, so cond and uncond batched together or apart keep their own.
     """
 
     backend: "Backend"
@@ -100,6 +103,7 @@ class AttendContext:
     block_index: int = 0
     head_offset: int = 0
     run_state: object = None
+    batch_key: object = None
 
 
 @dataclass(frozen=True)
