@@ -6,6 +6,9 @@
   squared error of the spatial and of the temporal pattern against exact attention.
 * :func:`global_rows_attention` - the dense global (text) query rows of a call, split over the
   keys (flash-decoding style) so that a few hundred rows still fill the GPU.
+* :func:`packed_band_attention` / :func:`fp8_band_attention` - the same band attention through
+  packed head-ordered K/V copies, in the input dtype or in FP8 (e4m3, compute capability >= 8.9);
+  :func:`fp8_dense_attention` - dense attention in FP8 (the band kernel with a full band).
 * :func:`triton_support` - whether the Triton path can run for a device / dtype / head_dim.
 
 Importing this package never needs Triton or CUDA: Triton is imported lazily on the first
@@ -18,6 +21,8 @@ import torch
 
 from ._jit import interpret_requested
 from .band_attention import band_attention, band_attention_reference, band_config, band_kept_pairs, video_head_order
+from .fp8_emulation import fp8_band_attention_emulation
+from .packed_attention import fp8_band_attention, fp8_dense_attention, fp8_support, packed_band_attention
 from .profile import global_rows_attention, profile_errors, profile_errors_reference
 
 __all__ = [
@@ -33,6 +38,13 @@ __all__ = [
     "svg_profile",
     "svg_band_attention",
     "svg_global_rows",
+    "packed_band_attention",
+    "fp8_band_attention",
+    "fp8_dense_attention",
+    "fp8_band_attention_emulation",
+    "fp8_support",
+    "svg_fp8_band_attention",
+    "svg_fp8_dense",
 ]
 
 
@@ -56,6 +68,22 @@ def svg_global_rows(q, k, v, layout, key_bias=None, scale=None, out=None):
     """global_rows_attention with svg_attention's signature: writes the global rows of out."""
     return global_rows_attention(q, k, v, out, video_start=layout.video_start, num_frames=layout.num_frames,
                                  frame_tokens=layout.frame_tokens, key_bias=key_bias, scale=scale)
+
+def svg_fp8_band_attention(q, k, v, layout, width, block_size, temporal, key_bias=None, scale=None, out=None):
+    """fp8_band_attention with svg_attention's band signature (the FP8 backend's band op)."""
+    return fp8_band_attention(q, k, v, temporal, video_start=layout.video_start, num_frames=layout.num_frames,
+                              frame_tokens=layout.frame_tokens, band_width=width, block_size=block_size,
+                              key_bias=key_bias, scale=scale, out=out)
+
+
+def svg_fp8_dense(q, k, v, layout=None, key_bias=None, scale=None, out=None):
+    """fp8_dense_attention for a whole call: with a layout, the video rows in FP8 and the global rows
+    dense (bf16); without one, all N tokens as one sequence (no key bias).  All rows written."""
+    if layout is None:
+        return fp8_dense_attention(q, k, v, key_bias=key_bias, scale=scale, out=out)
+    return fp8_dense_attention(q, k, v, video_start=layout.video_start, num_frames=layout.num_frames,
+                               frame_tokens=layout.frame_tokens, key_bias=key_bias, scale=scale, out=out)
+
 
 _TRITON_STATE = None
 
