@@ -59,6 +59,7 @@ VARIANTS = [
     ("bf16-d128-m64n64w4s4", "bf16", 128, _pk(64, 64, 4, 4)),
     ("bf16-d128-m128n128w4s3", "bf16", 128, _pk(128, 128, 4, 3)),
     ("bf16-d128-m64n64w4s3", "bf16", 128, _pk(64, 64, 4, 3)),               # 2 CTAs per SM (smem, regs)
+    ("bf16-d128-m128n64w4s2", "bf16", 128, _pk(128, 64, 4, 2)),             # 1 warpgroup, 2 CTAs per SM?
     ("fp8-d128-m128n128w8s3-split", "fp8", 128, _pk(128, 128, 8, 3, PV_SPLIT=True)),
     ("fp8-d128-m128n128w8s4-split", "fp8", 128, _pk(128, 128, 8, 4, PV_SPLIT=True)),
     ("fp8-d128-m128n128w8s5-split", "fp8", 128, _pk(128, 128, 8, 5, PV_SPLIT=True)),
@@ -72,6 +73,8 @@ VARIANTS = [
     ("fp8-d128-m128n64w8s6-split", "fp8", 128, _pk(128, 64, 8, 6, PV_SPLIT=True)),
     ("fp8-d128-m64n128w4s4-split", "fp8", 128, _pk(64, 128, 4, 4, PV_SPLIT=True)),
     ("fp8-d128-m64n128w4s2-split", "fp8", 128, _pk(64, 128, 4, 2, PV_SPLIT=True)),   # 2 CTAs per SM
+    ("fp8-d128-m128n64w4s4-split", "fp8", 128, _pk(128, 64, 4, 4, PV_SPLIT=True)),   # 1 warpgroup, 2 CTAs per SM
+    ("fp8-d128-m128n64w4s3", "fp8", 128, _pk(128, 64, 4, 3)),
     ("fp8-d128-m128n128w8s4-split-noperm", "fp8", 128, _pk(128, 128, 8, 4, PV_SPLIT=True, PV_PERM=False)),
     ("fp8-d128-m128n128w8s4-split-nosmooth", "fp8", 128,
      _pk(128, 128, 8, 4, PV_SPLIT=True, SMOOTH_K=False, SMOOTH_V=False)),
@@ -86,6 +89,7 @@ VARIANTS = [
     ("bf16-d64-m128n128w8s3-prefetch", "bf16", 64, _pk(128, 128, 8, 3, PREFETCH=True)),
     ("bf16-d64-m64n128w4s4", "bf16", 64, _pk(64, 128, 4, 4)),
     ("bf16-d64-m64n128w4s2", "bf16", 64, _pk(64, 128, 4, 2)),                 # 2 CTAs per SM
+    ("bf16-d64-m128n64w4s3", "bf16", 64, _pk(128, 64, 4, 3)),
     ("fp8-d64-m128n128w4s4-split", "fp8", 64, _pk(128, 128, 4, 4, PV_SPLIT=True)),
     ("fp8-d64-m128n128w8s4-split", "fp8", 64, _pk(128, 128, 8, 4, PV_SPLIT=True)),
     ("fp8-d64-m128n128w4s4", "fp8", 64, _pk(128, 128, 4, 4)),
@@ -94,6 +98,7 @@ VARIANTS = [
      _pk(128, 128, 4, 4, PV_SPLIT=True, PERSIST=True, PROGRAMS_PER_SM=2)),
     ("fp8-d64-m64n128w4s5-split", "fp8", 64, _pk(64, 128, 4, 5, PV_SPLIT=True)),
     ("fp8-d64-m64n128w4s3-split", "fp8", 64, _pk(64, 128, 4, 3, PV_SPLIT=True)),     # 2 CTAs per SM
+    ("fp8-d64-m128n64w4s4-split", "fp8", 64, _pk(128, 64, 4, 4, PV_SPLIT=True)),
     ("fp8-d64-m128n128w8s4-split-persist", "fp8", 64, _pk(128, 128, 8, 4, PV_SPLIT=True, PERSIST=True)),
 ]
 

@@ -168,15 +168,16 @@ def _load_v(VP, V_DESC, bh, L, n0, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr
 
 @triton.jit
 def _softmax_pv(acc, l_i, m_i, s, v, c, col_bias, n0, valid_end,
-                BLOCK_N: tl.constexpr, MASKED: tl.constexpr, FP8: tl.constexpr, PV_SPLIT: tl.constexpr,
+                BLOCK_N: tl.constexpr, MODE: tl.constexpr, FP8: tl.constexpr, PV_SPLIT: tl.constexpr,
                 EMU_RNE: tl.constexpr, PREC: tl.constexpr, PV_PERM: tl.constexpr):
     """One online-softmax step on raw scores s = q . k (log2 domain after scaling by c).
 
-    MASKED (global tiles): s * c + col_bias (bias and -inf for padding columns).  Otherwise the
-    columns at and past valid_end (ragged end of the video) are masked on the one tile that has them.
-    FP8: p is computed as 448 * p (the offset log2(448) folded into the exponent) and cast to e4m3.
+    MODE 0: every column valid (the main loop: no masking code at all); 1: the ragged end of the
+    video, columns at and past valid_end masked; 2: global keys, s * c + col_bias (the key bias, and
+    -inf for padding columns).  FP8: p is computed as 448 * p (the offset log2(448) folded into the
+    exponent) and cast to e4m3.
     """
-    if MASKED:
+    if MODE == 2:
         s = s * c + col_bias[None, :]
         m_new = tl.maximum(m_i, tl.max(s, 1))
         off = m_new
@@ -184,7 +185,7 @@ def _softmax_pv(acc, l_i, m_i, s, v, c, col_bias, n0, valid_end,
             off = m_new - LOG2_P_SCALE
         s = s - off[:, None]
     else:
-        if n0 + BLOCK_N > valid_end:
+        if MODE == 1:
             s = tl.where((n0 + tl.arange(0, BLOCK_N))[None, :] < valid_end, s, float("-inf"))
         m_new = tl.maximum(m_i, tl.max(s, 1) * c)
         off = m_new
@@ -209,47 +210,58 @@ def _softmax_pv(acc, l_i, m_i, s, v, c, col_bias, n0, valid_end,
 
 
 @triton.jit
+def _k_scale(c, KS, bh, NKB, n0, FP8: tl.constexpr, QBLOCK: tl.constexpr):
+    if FP8:
+        return c * tl.load(KS + bh * NKB + n0 // QBLOCK)
+    else:
+        return c
+
+
+@triton.jit
 def _band_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, bh, L, NKB, start, stop, valid_end,
                BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, FP8: tl.constexpr, TMA: tl.constexpr,
                PREFETCH: tl.constexpr, PV_SPLIT: tl.constexpr, EMU_RNE: tl.constexpr, PREC: tl.constexpr,
                QBLOCK: tl.constexpr, PV_PERM: tl.constexpr):
-    """Key tiles [start, stop) (step BLOCK_N, start aligned, stop - start > 0) of the packed copy;
-    columns at and past valid_end are masked.  PREFETCH: the scores of the next tile are computed
-    before the softmax of the current one (software pipelining across the two matmuls)."""
+    """Key tiles [start, stop) (step BLOCK_N, start aligned, stop > start) of the packed copy: the
+    full tiles in one unmasked loop, then the ragged last tile (columns at and past valid_end masked)
+    if there is one.  PREFETCH: the scores of the next tile are computed before the softmax of the
+    current one (an attempt at overlapping the two matmuls with the softmax)."""
+    full_end = start + ((stop - start) // BLOCK_N) * BLOCK_N
     if PREFETCH:
-        last = start + ((stop - start - 1) // BLOCK_N) * BLOCK_N
-        k = _load_k(KP, K_DESC, bh, L, start, BLOCK_N, HEAD_DIM, TMA)
-        s = tl.dot(q, tl.trans(k), input_precision=PREC)
-        cs = c
-        if FP8:
-            cs = c * tl.load(KS + bh * NKB + start // QBLOCK)
-        for n0 in range(start, last, BLOCK_N):
-            k_next = _load_k(KP, K_DESC, bh, L, n0 + BLOCK_N, BLOCK_N, HEAD_DIM, TMA)
-            s_next = tl.dot(q, tl.trans(k_next), input_precision=PREC)
-            cs_next = c
-            if FP8:
-                cs_next = c * tl.load(KS + bh * NKB + (n0 + BLOCK_N) // QBLOCK)
-            v = _load_v(VP, V_DESC, bh, L, n0, BLOCK_N, HEAD_DIM, TMA, FP8)
-            acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, None, n0, valid_end,
-                                        BLOCK_N, False, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
-            s = s_next
-            cs = cs_next
-        v = _load_v(VP, V_DESC, bh, L, last, BLOCK_N, HEAD_DIM, TMA, FP8)
-        acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, None, last, valid_end,
-                                    BLOCK_N, False, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
+        if full_end > start:
+            last = full_end - BLOCK_N
+            k = _load_k(KP, K_DESC, bh, L, start, BLOCK_N, HEAD_DIM, TMA)
+            s = tl.dot(q, tl.trans(k), input_precision=PREC)
+            cs = _k_scale(c, KS, bh, NKB, start, FP8, QBLOCK)
+            for n0 in range(start, last, BLOCK_N):
+                k_next = _load_k(KP, K_DESC, bh, L, n0 + BLOCK_N, BLOCK_N, HEAD_DIM, TMA)
+                s_next = tl.dot(q, tl.trans(k_next), input_precision=PREC)
+                cs_next = _k_scale(c, KS, bh, NKB, n0 + BLOCK_N, FP8, QBLOCK)
+                v = _load_v(VP, V_DESC, bh, L, n0, BLOCK_N, HEAD_DIM, TMA, FP8)
+                acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, None, n0, valid_end,
+                                            BLOCK_N, 0, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
+                s = s_next
+                cs = cs_next
+            v = _load_v(VP, V_DESC, bh, L, last, BLOCK_N, HEAD_DIM, TMA, FP8)
+            acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, None, last, valid_end,
+                                        BLOCK_N, 0, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
     else:
-        cs_next = c
-        if FP8:   # the K scale of each tile is loaded one tile ahead (a dependent scalar load)
-            cs_next = c * tl.load(KS + bh * NKB + start // QBLOCK)
-        for n0 in range(start, stop, BLOCK_N):
+        # the K scale of each tile is loaded one tile ahead (a dependent scalar load)
+        cs_next = _k_scale(c, KS, bh, NKB, start, FP8, QBLOCK)
+        for n0 in range(start, full_end, BLOCK_N):
             cs = cs_next
-            if FP8:
-                cs_next = c * tl.load(KS + bh * NKB + tl.minimum(n0 + BLOCK_N, stop - 1) // QBLOCK)
+            cs_next = _k_scale(c, KS, bh, NKB, tl.minimum(n0 + BLOCK_N, stop - 1), FP8, QBLOCK)
             k = _load_k(KP, K_DESC, bh, L, n0, BLOCK_N, HEAD_DIM, TMA)
             s = tl.dot(q, tl.trans(k), input_precision=PREC)
             v = _load_v(VP, V_DESC, bh, L, n0, BLOCK_N, HEAD_DIM, TMA, FP8)
             acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, None, n0, valid_end,
-                                        BLOCK_N, False, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
+                                        BLOCK_N, 0, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
+    if full_end < stop:
+        k = _load_k(KP, K_DESC, bh, L, full_end, BLOCK_N, HEAD_DIM, TMA)
+        s = tl.dot(q, tl.trans(k), input_precision=PREC)
+        v = _load_v(VP, V_DESC, bh, L, full_end, BLOCK_N, HEAD_DIM, TMA, FP8)
+        acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, _k_scale(c, KS, bh, NKB, full_end, FP8, QBLOCK), None,
+                                    full_end, valid_end, BLOCK_N, 1, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
     return acc, l_i, m_i
 
 
@@ -271,12 +283,10 @@ def _global_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, BIAS, bh, b, L
             col_bias = tl.where(valid, 0.0, float("-inf"))
         k = _load_k(KP, K_DESC, bh, L, VP0 + g0, BLOCK_N, HEAD_DIM, TMA)
         s = tl.dot(q, tl.trans(k), input_precision=PREC)
-        cs = c
-        if FP8:
-            cs = c * tl.load(KS + bh * NKB + (VP0 + g0) // QBLOCK)
+        cs = _k_scale(c, KS, bh, NKB, VP0 + g0, FP8, QBLOCK)
         v = _load_v(VP, V_DESC, bh, L, VP0 + g0, BLOCK_N, HEAD_DIM, TMA, FP8)
         acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, col_bias, g0, G,
-                                    BLOCK_N, True, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
+                                    BLOCK_N, 2, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
     return acc, l_i, m_i
 
 
