@@ -104,14 +104,13 @@ VARIANTS = [
 
 PROFILE_VARIANTS = [
     ("prof-three-n32w4s4-8sm", dict(SHARED=False, BLOCK_N=32, num_warps=4, num_stages=4, programs_per_sm=8)),
-    ("prof-shared-n64w4s3-2sm", dict(SHARED=True, BLOCK_N=64, num_warps=4, num_stages=3, programs_per_sm=2)),
-    ("prof-shared-n64w4s3-1sm", dict(SHARED=True, BLOCK_N=64, num_warps=4, num_stages=3, programs_per_sm=1)),
-    ("prof-shared-n64w4s3-4sm", dict(SHARED=True, BLOCK_N=64, num_warps=4, num_stages=3, programs_per_sm=4)),
-    ("prof-shared-n32w4s4-2sm", dict(SHARED=True, BLOCK_N=32, num_warps=4, num_stages=4, programs_per_sm=2)),
+    ("prof-shared-default", dict(SHARED=True)),   # per head_dim: D64 n64w4s3, D128 n32w8s3; 2 programs per SM
+    ("prof-shared-default-1sm", dict(SHARED=True, programs_per_sm=1)),
+    ("prof-shared-default-4sm", dict(SHARED=True, programs_per_sm=4)),
     ("prof-shared-n64w8s3-2sm", dict(SHARED=True, BLOCK_N=64, num_warps=8, num_stages=3, programs_per_sm=2)),
-    ("prof-shared-n128w8s2-2sm", dict(SHARED=True, BLOCK_N=128, num_warps=8, num_stages=2, programs_per_sm=2)),
-    ("prof-shared-n64w4s3-2sm-merge64", dict(SHARED=True, BLOCK_N=64, num_warps=4, num_stages=3, programs_per_sm=2,
-                                             MERGE_BLOCK_D=64)),
+    ("prof-shared-r32n32w4s4-2sm", dict(SHARED=True, BLOCK_R=32, BLOCK_N=32, num_warps=4, num_stages=4,
+                                        programs_per_sm=2)),
+    ("prof-shared-default-merge64", dict(SHARED=True, MERGE_BLOCK_D=64)),
 ]
 
 

@@ -88,7 +88,12 @@ def profile_errors_reference(q, k, v, rows, *, video_start: int, num_frames: int
 # kernel (one exp2 per score for the three softmaxes) and a Triton merge (no torch merge ops);
 # programs_per_sm 2 for it (fewer splits: less partial-state traffic); chosen before its H200 run.
 _GPU_CONFIG = dict(BLOCK_N=32, num_warps=4, num_stages=4, programs_per_sm=8, SHARED=False)
-_GPU_CONFIG_SHARED = dict(BLOCK_N=64, num_warps=4, num_stages=3, programs_per_sm=2, SHARED=True, MERGE_BLOCK_D=32)
+# per head_dim: three [64, D] float32 accumulators; D=128 needs 8 warps to hold them without spilling
+# (Triton 3.6, sm_90: bench/compile_check.py)
+_GPU_CONFIG_SHARED = {
+    64: dict(BLOCK_N=64, num_warps=4, num_stages=3, programs_per_sm=2, MERGE_BLOCK_D=32),
+    128: dict(BLOCK_N=32, num_warps=8, num_stages=3, programs_per_sm=2, MERGE_BLOCK_D=32),
+}
 PROFILE_SHARED_DEFAULT = True
 
 
@@ -153,11 +158,11 @@ def _profile_shared(q, k, v, rows, video_start, num_frames, frame_tokens, band_w
     R = rows.numel()
     scale = 1.0 / math.sqrt(D) if scale is None else float(scale)
     w = min(w, -(-V // BS))
-    cfg = dict(BLOCK_N=16, num_warps=4, num_stages=1, MERGE_BLOCK_D=16) if interp else dict(_GPU_CONFIG_SHARED)
+    cfg = dict(BLOCK_N=16, num_warps=4, num_stages=1, MERGE_BLOCK_D=16) if interp else dict(_GPU_CONFIG_SHARED[D])
     if config:
         cfg.update({key: val for key, val in config.items() if key != "SHARED"})
     BLOCK_N = cfg["BLOCK_N"]
-    BLOCK_R = max(16, min(64, triton_next_pow2(R)))
+    BLOCK_R = max(16, min(int(cfg.get("BLOCK_R", 64)), triton_next_pow2(R)))
     nrb = -(-R // BLOCK_R)
     RP = nrb * BLOCK_R
     BH = B * H
