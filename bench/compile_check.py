@@ -74,30 +74,32 @@ def inspect(k) -> dict:
     return out
 
 
-def packed_signature(dtype: str, fp8: bool, D: int, BLOCK_N: int, tma: bool):
+def packed_signature(dtype: str, fp8: bool, D: int, BLOCK_N: int, tma: bool, qk8: bool = True):
     kv = "fp8e4nv" if fp8 else dtype
-    sig = dict(Q=f"*{dtype}", O=f"*{dtype}", TEMPORAL="*i8", ORDER="*i32", KP=f"*{kv}", VP=f"*{kv}", KS="*fp32",
+    kk = kv if qk8 else dtype
+    sig = dict(Q=f"*{dtype}", O=f"*{dtype}", TEMPORAL="*i8", ORDER="*i32", KP=f"*{kk}", VP=f"*{kv}", KS="*fp32",
                VSC="*fp32", VMEAN="*fp32", BIAS="*fp32")
     for n in ("stride_qb", "stride_qh", "stride_qn", "stride_ob", "stride_oh", "stride_on", "stride_biasb",
               "H", "VS", "F", "P", "V", "G", "VP0", "L", "W", "n_tiles", "n_work"):
         sig[n] = "i32"
     sig["qk_scale"] = "fp32"
     if tma:
-        sig["K_DESC"] = f"tensordesc<{kv}[{BLOCK_N}, {D}]>"
+        sig["K_DESC"] = f"tensordesc<{kk}[{BLOCK_N}, {D}]>"
         sig["V_DESC"] = f"tensordesc<{kv}[{D}, {BLOCK_N}]>" if fp8 else f"tensordesc<{kv}[{BLOCK_N}, {D}]>"
     div = ["Q", "O", "KP", "VP", "stride_qb", "stride_qh", "stride_qn", "stride_ob", "stride_oh", "stride_on"]
     return sig, div
 
 
-def compile_packed(mods, cfg: dict, D: int, dtype="bf16", fp8=False, has_bias=False):
+def compile_packed(mods, cfg: dict, D: int, dtype="bf16", fp8=False, has_bias=False, qk8=True):
     fn = mods["_packed_triton"].packed_band_kernel
     tma = bool(cfg.get("TMA", True))
-    sig, div = packed_signature(dtype, fp8, D, cfg["BLOCK_N"], tma)
+    qk8 = bool(fp8 and qk8)
+    sig, div = packed_signature(dtype, fp8, D, cfg["BLOCK_N"], tma, qk8)
     consts = dict(BS=128, BLOCK_M=cfg["BLOCK_M"], BLOCK_N=cfg["BLOCK_N"], HEAD_DIM=D, FP8=fp8, HAS_BIAS=has_bias,
                   PREC=None, TMA=tma, PERSIST=bool(cfg.get("PERSIST")), FLATTEN=bool(cfg.get("FLATTEN")),
                   PREFETCH=bool(cfg.get("PREFETCH")), PV_SPLIT=bool(cfg.get("PV_SPLIT")), EMU_RNE=False, QBLOCK=128,
                   SMOOTH_V=bool(fp8 and cfg.get("SMOOTH_V", True)),
-                  PV_PERM=bool(fp8 and cfg.get("PV_PERM", cfg["BLOCK_N"] % 32 == 0)))
+                  PV_PERM=bool(fp8 and cfg.get("PV_PERM", cfg["BLOCK_N"] % 32 == 0)), QK8=qk8)
     if not tma:
         consts.update(K_DESC=None, V_DESC=None)
     return compile_one(fn, sig, consts, div, cfg["num_warps"], cfg["num_stages"])
@@ -137,7 +139,7 @@ def main():
             if kind == "v1":
                 k, dt = compile_band_v1(mods, cfg, D)
             else:
-                k, dt = compile_packed(mods, cfg, D, fp8=(kind == "fp8"))
+                k, dt = compile_packed(mods, cfg, D, fp8=kind.startswith("fp8"), qk8=(kind == "fp8"))
             info = inspect(k)
             print(f"{name:44s} {dt:5.1f}s " + " ".join(f"{a}={b}" for a, b in info.items()), flush=True)
         except Exception as e:  # noqa: BLE001 - report and go on

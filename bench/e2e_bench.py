@@ -8,7 +8,8 @@ Speed does not depend on weight values, so no real weights are needed.  Modes (-
                  (SageAttention 1.0.6; skipped with a note if ``sageattention`` is not importable)
   svg            the SVG node at its defaults (sparsity 0.75, 1 dense leading block, Triton, bf16),
                  with the SVG authors' dense warm-up (Wan 20% of the steps, HunyuanVideo 10%)
-  svg-fp8        the same with FP8 (e4m3) band attention in the sparse steps
+  svg-fp8        the same with FP8 (e4m3) band attention in the sparse steps (--fp8-precision fp8:
+                 q, K, P, V in e4m3; fp8-pv: only P and V)
   svg-fp8-all    svg-fp8, and FP8 dense attention in the dense steps too (warm-up steps and the
                  dense leading block: every self-attention call without a mask; others stay SDPA)
 Each run has --steps steps; its per-step times come from the sampler's step callback after a
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import importlib.util
 import json
@@ -223,7 +225,7 @@ def sage_override():
 
 
 @contextlib.contextmanager
-def fp8_sparse_steps(pack):
+def fp8_sparse_steps(pack, precision="fp8"):
     """FP8 band attention in the sparse steps.  Until the node has its precision input (issue #17,
     wired after the pattern seam), the patch module's backend resolver is swapped for the duration of
     one sampling run: where it picks the Triton kernels, the FP8 band op replaces the bf16 one."""
@@ -231,12 +233,13 @@ def fp8_sparse_steps(pack):
     patch_mod = sys.modules["svg_pack.nodes.patch"]
     original = patch_mod.resolve_backend
     k = pack.kernels
-    fp8 = Backend("triton-fp8", k.svg_profile, k.svg_fp8_band_attention, k.svg_global_rows)
+    fp8 = Backend(f"triton-{precision}", k.svg_profile,
+                  functools.partial(k.svg_fp8_band_attention, precision=precision), k.svg_global_rows)
 
     def resolve(requested, device, dtype, head_dim):
         backend, why = original(requested, device, dtype, head_dim)
         if backend.name == "triton" and k.fp8_support(device)[0]:
-            return fp8, why + "; FP8 band attention in the sparse steps (e2e bench)"
+            return fp8, why + f"; {precision} band attention in the sparse steps (e2e bench)"
         return backend, why
 
     patch_mod.resolve_backend = resolve
@@ -269,7 +272,7 @@ def run_mode(comfy, pack, base, spec, mode, args, device):
             if not ok:
                 result["note"] = f"skipped: {why}"
                 return result
-            ctx = fp8_sparse_steps(pack)
+            ctx = fp8_sparse_steps(pack, args.fp8_precision)
         start = base
         if mode == "svg-fp8-all":
             start = base.clone()
@@ -278,6 +281,7 @@ def run_mode(comfy, pack, base, spec, mode, args, device):
         config = SVGConfig(sparsity=args.sparsity, dense_warmup=warmup, dense_blocks=1, backend=backend)
         model = apply_svg(start, config)
         result["dense_warmup"] = warmup
+        result["fp8_precision"] = args.fp8_precision if fp8 else None
         result["fp8_steps"] = {"svg-fp8": "sparse steps", "svg-fp8-all": "all steps (dense: self-attention without mask)"}.get(mode, "none")
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -346,7 +350,7 @@ def run_model(comfy, pack, name, spec, args, device, dtype):
                                                backend="triton"))
         result["sparse_step_breakdown_s"] = breakdown(comfy, every_step, spec, device)
         if pack.kernels.fp8_support(device)[0]:
-            with fp8_sparse_steps(pack):
+            with fp8_sparse_steps(pack, args.fp8_precision):
                 result["fp8_sparse_step_breakdown_s"] = breakdown(comfy, every_step, spec, device)
     del base
     if device.type == "cuda":
@@ -384,6 +388,8 @@ def main():
     parser.add_argument("--sparsity", type=float, default=0.75)
     parser.add_argument("--steps", type=int, default=10, help="sampling steps of every run")
     parser.add_argument("--breakdown", nargs="*", default=[])
+    parser.add_argument("--fp8-precision", default="fp8", choices=("fp8", "fp8-pv"),
+                        help="svg-fp8 modes: q, K, P, V in e4m3 (fp8) or only P and V (fp8-pv)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 

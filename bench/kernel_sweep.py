@@ -7,7 +7,7 @@ packed FP8), profiler variants, then whole SVG calls with the fastest of each ki
 
 Part A - band kernel alone (labels: a fixed random half of the heads temporal), each variant
   compiled, checked against the v1 default kernel's output on the same inputs (bf16 variants:
-  relative L2 error < 2e-2; FP8: < 0.15, no NaN) and timed (median and min of --reps calls,
+  relative L2 error < 2e-2; FP8 / FP8-PV: < 0.15, no NaN) and timed (median and min of --reps calls,
   CUDA events, 2 input sets rotated).  Shapes: Wan2.1-14B 720p (B=1, 40 x 75,600, D=128) and
   D=64 (B=1, 24 x 32,760), 25% kept.  Compile failures and wrong results are reported, not fatal.
 Part B - profiler variants (row sampling + profile + labels) on Wan-1.3B, Wan-14B and D=64 shapes,
@@ -40,7 +40,8 @@ def _pk(m, n, w, s, **kw):
 
 
 # (name, kind, head_dim, config); kind: "v1" = kernels.band_attention (the current kernel),
-# "bf16" / "fp8" = kernels.packed_band_attention.  Keep names stable: bench/NOTES.md cites them.
+# "bf16" / "fp8" / "fp8-pv" = kernels.packed_band_attention with that precision.  Keep names
+# stable: bench/NOTES.md cites them.
 VARIANTS = [
     ("v1-d128-m128n128w8s3", "v1", 128, _v1(128, 128, 8, 3)),
     ("v1-d128-m128n128w8s3-ws", "v1", 128, _v1(128, 128, 8, 3, ws=True)),      # the old default
@@ -78,6 +79,9 @@ VARIANTS = [
     ("fp8-d128-m128n128w8s4-split-noperm", "fp8", 128, _pk(128, 128, 8, 4, PV_SPLIT=True, PV_PERM=False)),
     ("fp8-d128-m128n128w8s4-split-nosmooth", "fp8", 128,
      _pk(128, 128, 8, 4, PV_SPLIT=True, SMOOTH_K=False, SMOOTH_V=False)),
+    ("fp8-pv-d128-m128n128w8s3-split", "fp8-pv", 128, _pk(128, 128, 8, 3, PV_SPLIT=True)),
+    ("fp8-pv-d128-m128n128w8s2-split", "fp8-pv", 128, _pk(128, 128, 8, 2, PV_SPLIT=True)),
+    ("fp8-pv-d128-m128n64w8s4-split", "fp8-pv", 128, _pk(128, 64, 8, 4, PV_SPLIT=True)),
     ("v1-d64-m128n128w4s3", "v1", 64, _v1(128, 128, 4, 3)),                    # the current D=64 default
     ("v1-d64-m128n128w8s3", "v1", 64, _v1(128, 128, 8, 3)),
     ("bf16-d64-m128n128w4s3", "bf16", 64, _pk(128, 128, 4, 3)),
@@ -100,6 +104,8 @@ VARIANTS = [
     ("fp8-d64-m64n128w4s3-split", "fp8", 64, _pk(64, 128, 4, 3, PV_SPLIT=True)),     # 2 CTAs per SM
     ("fp8-d64-m128n64w4s4-split", "fp8", 64, _pk(128, 64, 4, 4, PV_SPLIT=True)),
     ("fp8-d64-m128n128w8s4-split-persist", "fp8", 64, _pk(128, 128, 8, 4, PV_SPLIT=True, PERSIST=True)),
+    ("fp8-pv-d64-m128n128w8s3-split", "fp8-pv", 64, _pk(128, 128, 8, 3, PV_SPLIT=True)),
+    ("fp8-pv-d64-m128n128w4s3-split", "fp8-pv", 64, _pk(128, 128, 4, 3, PV_SPLIT=True)),
 ]
 
 PROFILE_VARIANTS = [
@@ -274,7 +280,7 @@ def main():
                     err = rel(out, base)
                     nan = bool(torch.isnan(out).any())
                     row["rel_err_vs_v1"] = err
-                    row["ok"] = (not nan) and err < (0.15 if kind == "fp8" else 2e-2)
+                    row["ok"] = (not nan) and err < (0.15 if kind.startswith("fp8") else 2e-2)
                     med, mn = time_ms(lambda s: run_band(kind, cfg, s, mixed, geo, out), sets)
                     row.update(ms=med, min_ms=mn, tflops=flops / med / 1e9)
                     last = band_mod.LAST_LAUNCH if kind == "v1" else pk_mod.LAST_LAUNCH
@@ -286,7 +292,7 @@ def main():
                     log(f"{vname:46s} FAILED {row['error'][:200]}")
                 res["A"].append(row)
                 save()
-            for kind in ("v1", "bf16", "fp8"):
+            for kind in ("v1", "bf16", "fp8", "fp8-pv"):
                 ok = [r for r in res["A"] if r["D"] == D and r["kind"] == kind and r.get("ok")]
                 if ok:
                     b = min(ok, key=lambda r: r["ms"])
@@ -373,7 +379,7 @@ def main():
             log(f"-- {name} B={B} H={H} N={N} D={D} {frac:.0%} (w={w}, {ach:.2%}): SDPA {t_sdpa:.3f} ms, "
                 f"ideal {ideal:.3f} ms")
             methods = [("v1-default", "v1", None)]
-            for kind in ("bf16", "fp8"):
+            for kind in ("bf16", "fp8", "fp8-pv"):
                 b = res["best"].get(f"{kind}-{D}")
                 methods.append((f"{kind}-best" if b else f"{kind}-default", kind, b["cfg"] if b else None))
             for mname, kind, cfg in methods:

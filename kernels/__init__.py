@@ -69,11 +69,13 @@ def svg_global_rows(q, k, v, layout, key_bias=None, scale=None, out=None):
     return global_rows_attention(q, k, v, out, video_start=layout.video_start, num_frames=layout.num_frames,
                                  frame_tokens=layout.frame_tokens, key_bias=key_bias, scale=scale)
 
-def svg_fp8_band_attention(q, k, v, layout, width, block_size, temporal, key_bias=None, scale=None, out=None):
-    """fp8_band_attention with svg_attention's band signature (the FP8 backend's band op)."""
-    return fp8_band_attention(q, k, v, temporal, video_start=layout.video_start, num_frames=layout.num_frames,
-                              frame_tokens=layout.frame_tokens, band_width=width, block_size=block_size,
-                              key_bias=key_bias, scale=scale, out=out)
+def svg_fp8_band_attention(q, k, v, layout, width, block_size, temporal, key_bias=None, scale=None, out=None,
+                           precision="fp8"):
+    """packed_band_attention in FP8 with svg_attention's band signature (the FP8 backend's band op);
+    precision "fp8" (q, K, P, V in e4m3) or "fp8-pv" (only P and V)."""
+    return packed_band_attention(q, k, v, temporal, video_start=layout.video_start, num_frames=layout.num_frames,
+                                 frame_tokens=layout.frame_tokens, band_width=width, block_size=block_size,
+                                 key_bias=key_bias, scale=scale, out=out, precision=precision)
 
 
 def svg_fp8_dense(q, k, v, layout=None, key_bias=None, scale=None, out=None):

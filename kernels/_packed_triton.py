@@ -10,10 +10,12 @@ attention kernel is then a plain row range of one contiguous [L, D] matrix (TMA-
 included).  FP8: K rows are quantised per block of 128 rows with a power-of-two scale (after
 subtracting the per-(b, h) channel mean of K when SMOOTH_K: softmax does not change when every key
 of a row moves by the same vector), V per channel with a power-of-two scale (after subtracting its
-per-(b, h) channel mean when SMOOTH_V; added back to the output, whose weights sum to one) and stored transposed
-([D, L], the K-major layout Hopper's FP8 wgmma needs for its B operand); q is quantised inside the
-attention kernel per query tile; P is quantised with the fixed scale 448 (p <= 1 against the running
-row max), folded into the exponent.  All casts round to nearest even and saturate at +-448.
+per-(b, h) channel mean when SMOOTH_V; added back to the output, whose weights sum to one) and
+stored transposed ([D, L], the K-major layout Hopper's FP8 wgmma needs for its B operand); q is
+quantised inside the attention kernel per query tile; P is quantised with the fixed scale 448
+(p <= 1 against the running row max), folded into the exponent.  All casts round to nearest even
+and saturate at +-448.  QK8=False (precision "fp8-pv"): q and K stay in the input dtype, only P and V
+are FP8 (half the matmul work in FP8, the scores exact).
 """
 import triton
 import triton.language as tl
@@ -83,10 +85,12 @@ def pack_kernel(K, V_, KP, VP, KS, VSC, KMEAN, VMEAN, VMAX, TEMPORAL,
                 stride_vb, stride_vh, stride_vn,
                 H, VS, F, P, V, G, VP0, L,
                 BLOCK: tl.constexpr, HEAD_DIM: tl.constexpr, FP8: tl.constexpr, SMOOTH_K: tl.constexpr,
-                SMOOTH_V: tl.constexpr, EMU_RNE: tl.constexpr, PV_PERM: tl.constexpr = False):
+                SMOOTH_V: tl.constexpr, EMU_RNE: tl.constexpr, PV_PERM: tl.constexpr = False,
+                QK8: tl.constexpr = True):
     """Program (row block, b*H + h): rows [blk*BLOCK, (blk+1)*BLOCK) of the packed copies.
     bf16/fp16: KP, VP [BH, L, D] in the input dtype.  FP8: KP [BH, L, D] and VP [BH, D, L]
-    (transposed) float8e4nv, KS [BH, L // BLOCK] float32 K scales, VSC [BH, D] float32 V scales
+    (transposed) float8e4nv (QK8=False: KP in the input dtype, only V quantised), KS [BH, L // BLOCK]
+    float32 K scales, VSC [BH, D] float32 V scales
     (from VMAX [BH, D], the channel absolute maxima of V - VMEAN), KMEAN / VMEAN [BH, D]
     (SMOOTH_K / SMOOTH_V: subtracted before quantising)."""
     blk = tl.program_id(0)
@@ -108,7 +112,7 @@ def pack_kernel(K, V_, KP, VP, KS, VSC, KMEAN, VMEAN, VMAX, TEMPORAL,
     v = tl.load(V_ + b.to(tl.int64) * stride_vb + h.to(tl.int64) * stride_vh + tok[:, None] * stride_vn + d[None, :],
                 mask=ok[:, None], other=0.0)
     row = bh.to(tl.int64) * L + r.to(tl.int64)
-    if FP8:
+    if FP8 and QK8:
         kf = k.to(tl.float32)
         if SMOOTH_K:
             kf = kf - tl.load(KMEAN + bh * HEAD_DIM + d)[None, :]
@@ -116,6 +120,11 @@ def pack_kernel(K, V_, KP, VP, KS, VSC, KMEAN, VMEAN, VMAX, TEMPORAL,
         ek = _pow2_exponent(tl.max(tl.max(tl.abs(kf), 1), 0))
         tl.store(KS + bh * (L // BLOCK) + blk, _pow2(ek))
         tl.store(KP + row[:, None] * HEAD_DIM + d[None, :], _to_e4m3(kf * _pow2(-ek), EMU_RNE))
+    else:
+        tl.store(KP + row[:, None] * HEAD_DIM + d[None, :], k)
+        if FP8:
+            tl.store(KS + bh * (L // BLOCK) + blk, 1.0)
+    if FP8:
         ev = _pow2_exponent(tl.load(VMAX + bh * HEAD_DIM + d))
         if blk == 0:
             tl.store(VSC + bh * HEAD_DIM + d, _pow2(ev))
@@ -129,7 +138,6 @@ def pack_kernel(K, V_, KP, VP, KS, VSC, KMEAN, VMEAN, VMAX, TEMPORAL,
         vt = (bh * HEAD_DIM + d).to(tl.int64)[None, :] * L + rv.to(tl.int64)[:, None]
         tl.store(VP + vt, v8)
     else:
-        tl.store(KP + row[:, None] * HEAD_DIM + d[None, :], k)
         tl.store(VP + row[:, None] * HEAD_DIM + d[None, :], v)
 
 
@@ -210,8 +218,8 @@ def _softmax_pv(acc, l_i, m_i, s, v, c, col_bias, n0, valid_end,
 
 
 @triton.jit
-def _k_scale(c, KS, bh, NKB, n0, FP8: tl.constexpr, QBLOCK: tl.constexpr):
-    if FP8:
+def _k_scale(c, KS, bh, NKB, n0, QK8: tl.constexpr, QBLOCK: tl.constexpr):
+    if QK8:
         return c * tl.load(KS + bh * NKB + n0 // QBLOCK)
     else:
         return c
@@ -221,7 +229,7 @@ def _k_scale(c, KS, bh, NKB, n0, FP8: tl.constexpr, QBLOCK: tl.constexpr):
 def _band_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, bh, L, NKB, start, stop, valid_end,
                BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, FP8: tl.constexpr, TMA: tl.constexpr,
                PREFETCH: tl.constexpr, PV_SPLIT: tl.constexpr, EMU_RNE: tl.constexpr, PREC: tl.constexpr,
-               QBLOCK: tl.constexpr, PV_PERM: tl.constexpr):
+               QBLOCK: tl.constexpr, PV_PERM: tl.constexpr, QK8: tl.constexpr):
     """Key tiles [start, stop) (step BLOCK_N, start aligned, stop > start) of the packed copy: the
     full tiles in one unmasked loop, then the ragged last tile (columns at and past valid_end masked)
     if there is one.  PREFETCH: the scores of the next tile are computed before the softmax of the
@@ -232,11 +240,11 @@ def _band_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, bh, L, NKB, star
             last = full_end - BLOCK_N
             k = _load_k(KP, K_DESC, bh, L, start, BLOCK_N, HEAD_DIM, TMA)
             s = tl.dot(q, tl.trans(k), input_precision=PREC)
-            cs = _k_scale(c, KS, bh, NKB, start, FP8, QBLOCK)
+            cs = _k_scale(c, KS, bh, NKB, start, QK8, QBLOCK)
             for n0 in range(start, last, BLOCK_N):
                 k_next = _load_k(KP, K_DESC, bh, L, n0 + BLOCK_N, BLOCK_N, HEAD_DIM, TMA)
                 s_next = tl.dot(q, tl.trans(k_next), input_precision=PREC)
-                cs_next = _k_scale(c, KS, bh, NKB, n0 + BLOCK_N, FP8, QBLOCK)
+                cs_next = _k_scale(c, KS, bh, NKB, n0 + BLOCK_N, QK8, QBLOCK)
                 v = _load_v(VP, V_DESC, bh, L, n0, BLOCK_N, HEAD_DIM, TMA, FP8)
                 acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, None, n0, valid_end,
                                             BLOCK_N, 0, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
@@ -247,10 +255,10 @@ def _band_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, bh, L, NKB, star
                                         BLOCK_N, 0, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
     else:
         # the K scale of each tile is loaded one tile ahead (a dependent scalar load)
-        cs_next = _k_scale(c, KS, bh, NKB, start, FP8, QBLOCK)
+        cs_next = _k_scale(c, KS, bh, NKB, start, QK8, QBLOCK)
         for n0 in range(start, full_end, BLOCK_N):
             cs = cs_next
-            cs_next = _k_scale(c, KS, bh, NKB, tl.minimum(n0 + BLOCK_N, stop - 1), FP8, QBLOCK)
+            cs_next = _k_scale(c, KS, bh, NKB, tl.minimum(n0 + BLOCK_N, stop - 1), QK8, QBLOCK)
             k = _load_k(KP, K_DESC, bh, L, n0, BLOCK_N, HEAD_DIM, TMA)
             s = tl.dot(q, tl.trans(k), input_precision=PREC)
             v = _load_v(VP, V_DESC, bh, L, n0, BLOCK_N, HEAD_DIM, TMA, FP8)
@@ -260,7 +268,7 @@ def _band_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, bh, L, NKB, star
         k = _load_k(KP, K_DESC, bh, L, full_end, BLOCK_N, HEAD_DIM, TMA)
         s = tl.dot(q, tl.trans(k), input_precision=PREC)
         v = _load_v(VP, V_DESC, bh, L, full_end, BLOCK_N, HEAD_DIM, TMA, FP8)
-        acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, _k_scale(c, KS, bh, NKB, full_end, FP8, QBLOCK), None,
+        acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, _k_scale(c, KS, bh, NKB, full_end, QK8, QBLOCK), None,
                                     full_end, valid_end, BLOCK_N, 1, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
     return acc, l_i, m_i
 
@@ -270,7 +278,7 @@ def _global_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, BIAS, bh, b, L
                  stride_biasb,
                  BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, FP8: tl.constexpr, TMA: tl.constexpr,
                  HAS_BIAS: tl.constexpr, PV_SPLIT: tl.constexpr, EMU_RNE: tl.constexpr, PREC: tl.constexpr,
-                 QBLOCK: tl.constexpr, PV_PERM: tl.constexpr):
+                 QBLOCK: tl.constexpr, PV_PERM: tl.constexpr, QK8: tl.constexpr):
     """The G global keys (packed rows [VP0, VP0 + G)), with the key bias."""
     for g0 in range(0, G, BLOCK_N):
         j = g0 + tl.arange(0, BLOCK_N)
@@ -283,7 +291,7 @@ def _global_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, BIAS, bh, b, L
             col_bias = tl.where(valid, 0.0, float("-inf"))
         k = _load_k(KP, K_DESC, bh, L, VP0 + g0, BLOCK_N, HEAD_DIM, TMA)
         s = tl.dot(q, tl.trans(k), input_precision=PREC)
-        cs = _k_scale(c, KS, bh, NKB, VP0 + g0, FP8, QBLOCK)
+        cs = _k_scale(c, KS, bh, NKB, VP0 + g0, QK8, QBLOCK)
         v = _load_v(VP, V_DESC, bh, L, VP0 + g0, BLOCK_N, HEAD_DIM, TMA, FP8)
         acc, l_i, m_i = _softmax_pv(acc, l_i, m_i, s, v, cs, col_bias, g0, G,
                                     BLOCK_N, 2, FP8, PV_SPLIT, EMU_RNE, PREC, PV_PERM)
@@ -297,7 +305,7 @@ def _attend_tile(Q, O, TEMPORAL, KP, VP, KS, VSC, VMEAN, BIAS, K_DESC, V_DESC, b
                  BS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,
                  FP8: tl.constexpr, HAS_BIAS: tl.constexpr, TMA: tl.constexpr, PREFETCH: tl.constexpr,
                  PV_SPLIT: tl.constexpr, EMU_RNE: tl.constexpr, PREC: tl.constexpr, QBLOCK: tl.constexpr,
-                 SMOOTH_V: tl.constexpr, PV_PERM: tl.constexpr):
+                 SMOOTH_V: tl.constexpr, PV_PERM: tl.constexpr, QK8: tl.constexpr):
     b = bh // H
     h = bh % H
     is_t = tl.load(TEMPORAL + bh) != 0
@@ -307,7 +315,7 @@ def _attend_tile(Q, O, TEMPORAL, KP, VP, KS, VSC, VMEAN, BIAS, K_DESC, V_DESC, b
     q_tok = _video_token(u, is_t, F, P, VS)
     q = tl.load(Q + b.to(tl.int64) * stride_qb + h.to(tl.int64) * stride_qh + q_tok[:, None] * stride_qn
                 + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-    if FP8:   # per query tile power-of-two scale
+    if QK8:   # per query tile power-of-two scale
         qf = q.to(tl.float32)
         eq = _pow2_exponent(tl.max(tl.max(tl.abs(qf), 1), 0))
         q = _to_e4m3(qf * _pow2(-eq), EMU_RNE)
@@ -322,11 +330,13 @@ def _attend_tile(Q, O, TEMPORAL, KP, VP, KS, VSC, VMEAN, BIAS, K_DESC, V_DESC, b
     lo = tl.maximum(qb - W, 0) * BS
     hi = tl.minimum((qb + W + 1) * BS, V)
     acc, l_i, m_i = _band_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, bh, L, NKB, lo, hi, V,
-                               BLOCK_N, HEAD_DIM, FP8, TMA, PREFETCH, PV_SPLIT, EMU_RNE, PREC, QBLOCK, PV_PERM)
+                               BLOCK_N, HEAD_DIM, FP8, TMA, PREFETCH, PV_SPLIT, EMU_RNE, PREC, QBLOCK, PV_PERM,
+                               QK8)
     if G > 0:
         acc, l_i, m_i = _global_loop(acc, l_i, m_i, q, c, KP, VP, KS, K_DESC, V_DESC, BIAS, bh, b, L, NKB,
                                      VS, V, G, VP0, stride_biasb,
-                                     BLOCK_N, HEAD_DIM, FP8, TMA, HAS_BIAS, PV_SPLIT, EMU_RNE, PREC, QBLOCK, PV_PERM)
+                                     BLOCK_N, HEAD_DIM, FP8, TMA, HAS_BIAS, PV_SPLIT, EMU_RNE, PREC, QBLOCK, PV_PERM,
+                                     QK8)
     inv_l = 1.0 / l_i
     out = acc * inv_l[:, None]
     if FP8:
@@ -349,7 +359,7 @@ def packed_band_kernel(
         K_DESC=None, V_DESC=None, TMA: tl.constexpr = False, PERSIST: tl.constexpr = False,
         FLATTEN: tl.constexpr = False, PREFETCH: tl.constexpr = False, PV_SPLIT: tl.constexpr = False,
         EMU_RNE: tl.constexpr = False, QBLOCK: tl.constexpr = 128, SMOOTH_V: tl.constexpr = False,
-        PV_PERM: tl.constexpr = False):
+        PV_PERM: tl.constexpr = False, QK8: tl.constexpr = False):
     """Band (+ global keys) attention of BLOCK_M head-order video query rows of one (b, h) over the
     packed copies.  Work item w in [0, n_work = B*H*n_tiles): bh = w // n_tiles, tile =
     ORDER[w % n_tiles] (tiles longest band first inside each head).  Grid: (n_tiles, B*H), one
@@ -366,7 +376,7 @@ def packed_band_kernel(
                          stride_qb, stride_qh, stride_qn, stride_ob, stride_oh, stride_on, stride_biasb,
                          H, VS, F, P, V, G, VP0, L, W, qk_scale,
                          BS, BLOCK_M, BLOCK_N, HEAD_DIM, FP8, HAS_BIAS, TMA, PREFETCH, PV_SPLIT, EMU_RNE, PREC,
-                         QBLOCK, SMOOTH_V, PV_PERM)
+                         QBLOCK, SMOOTH_V, PV_PERM, QK8)
     else:
         tile = tl.load(ORDER + tl.program_id(0))
         bh = tl.program_id(1)
@@ -374,4 +384,4 @@ def packed_band_kernel(
                      stride_qb, stride_qh, stride_qn, stride_ob, stride_oh, stride_on, stride_biasb,
                      H, VS, F, P, V, G, VP0, L, W, qk_scale,
                      BS, BLOCK_M, BLOCK_N, HEAD_DIM, FP8, HAS_BIAS, TMA, PREFETCH, PV_SPLIT, EMU_RNE, PREC,
-                     QBLOCK, SMOOTH_V, PV_PERM)
+                     QBLOCK, SMOOTH_V, PV_PERM, QK8)

@@ -104,17 +104,18 @@ def perm32(index: torch.Tensor) -> torch.Tensor:
 
 
 def fp8_pack_reference(k, v, temporal, *, video_start: int, num_frames: int, frame_tokens: int,
-                       smooth_k: bool = True, smooth_v: bool = True, pv_perm: bool = False):
+                       smooth_k: bool = True, smooth_v: bool = True, pv_perm: bool = False, qk8: bool = True):
     """What the FP8 pack kernel writes: (kp float8 [BH, L, D], vpt float8 [BH, D, L],
     ks float32 [BH, L // 128], vsc float32 [BH, D]) and the v mean float32 [B, H, D] or None.
-    ``pv_perm``: the value columns in the kernel's PV_PERM order (:func:`perm32`)."""
+    ``pv_perm``: the value columns in the kernel's PV_PERM order (:func:`perm32`).  ``qk8`` False
+    (precision "fp8-pv"): kp holds K in its own dtype, unscaled (ks all ones)."""
     B, H, N, D = k.shape
     temporal = _check_temporal(temporal, B, H, k.device)
-    kmean, vmean, vmax = fp8_channel_stats(k, v, smooth_k, smooth_v)
+    kmean, vmean, vmax = fp8_channel_stats(k, v, smooth_k and qk8, smooth_v)
     V = num_frames * frame_tokens
     vp0, L = packed_rows(V, N - V)
     dev = k.device
-    kp = torch.empty(B * H, L, D, dtype=torch.float8_e4m3fn, device=dev)
+    kp = torch.empty(B * H, L, D, dtype=torch.float8_e4m3fn if qk8 else k.dtype, device=dev)
     vpt = torch.empty(B * H, D, L, dtype=torch.float8_e4m3fn, device=dev)
     ks = torch.empty(B * H, L // QUANT_BLOCK, dtype=torch.float32, device=dev)
     vsc = torch.empty(B * H, D, dtype=torch.float32, device=dev)
@@ -123,14 +124,18 @@ def fp8_pack_reference(k, v, temporal, *, video_start: int, num_frames: int, fra
         for h in range(H):
             bh = b * H + h
             tok, ok = index[bool(temporal[b, h])]
-            kf = k[b, h, tok].to(torch.float32)
-            if smooth_k:
-                kf = kf - kmean[b, h][None, :]
-            kf = torch.where(ok[:, None], kf, torch.zeros_like(kf))
-            blocks = kf.view(L // QUANT_BLOCK, QUANT_BLOCK, D)
-            e = pow2_exponent(blocks.abs().amax(dim=(1, 2)))
-            ks[bh] = pow2(e)
-            kp[bh] = to_e4m3(blocks * pow2(-e)[:, None, None]).view(L, D)
+            if qk8:
+                kf = k[b, h, tok].to(torch.float32)
+                if smooth_k:
+                    kf = kf - kmean[b, h][None, :]
+                kf = torch.where(ok[:, None], kf, torch.zeros_like(kf))
+                blocks = kf.view(L // QUANT_BLOCK, QUANT_BLOCK, D)
+                e = pow2_exponent(blocks.abs().amax(dim=(1, 2)))
+                ks[bh] = pow2(e)
+                kp[bh] = to_e4m3(blocks * pow2(-e)[:, None, None]).view(L, D)
+            else:
+                kp[bh] = torch.where(ok[:, None], k[b, h, tok], torch.zeros((), dtype=k.dtype, device=dev))
+                ks[bh] = 1.0
             ev = pow2_exponent(vmax[b, h])
             vsc[bh] = pow2(ev)
             vf = v[b, h, tok].to(torch.float32)
@@ -157,13 +162,14 @@ def fp8_band_attention_emulation(q, k, v, temporal, *, video_start: int, num_fra
                                  band_width: int, block_size: int = 128, key_bias: Optional[torch.Tensor] = None,
                                  scale: Optional[float] = None, out: Optional[torch.Tensor] = None,
                                  tile_m: int = 128, tile_n: int = 128, smooth_k: bool = True,
-                                 smooth_v: bool = True) -> torch.Tensor:
+                                 smooth_v: bool = True, qk8: bool = True) -> torch.Tensor:
     """The FP8 band kernel's result computed in torch (float32): the same packed quantised K/V
     (:func:`fp8_pack_reference`), q quantised per tile of ``tile_m`` head-order rows, the same
     online softmax over key tiles of ``tile_n`` with P quantised against the running max.
 
-    ``tile_m`` / ``tile_n`` must be the kernel's BLOCK_M / BLOCK_N (``packed_config``); semantics of
-    the other arguments as in :func:`kernels.band_attention`.  Writes the video rows of ``out``.
+    ``tile_m`` / ``tile_n`` must be the kernel's BLOCK_M / BLOCK_N (``packed_config``); ``qk8`` False:
+    precision "fp8-pv" (q and K unquantised, float32 scores).  Semantics of the other arguments as in
+    :func:`kernels.band_attention`.  Writes the video rows of ``out``.
     """
     B, H, N, D = _check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
     key_bias = _check_bias(key_bias, B, N, q.device)
@@ -181,7 +187,7 @@ def fp8_band_attention_emulation(q, k, v, temporal, *, video_start: int, num_fra
         out = torch.zeros_like(q)
     dev = q.device
     kp, vpt, ks, vsc, vmean = fp8_pack_reference(k, v, temporal, video_start=video_start, num_frames=F,
-                                                 frame_tokens=P, smooth_k=smooth_k, smooth_v=smooth_v)
+                                                 frame_tokens=P, smooth_k=smooth_k, smooth_v=smooth_v, qk8=qk8)
     vp0, L = packed_rows(V, G)
     nt = -(-V // TM)
     tiles = torch.arange(nt, device=dev)
@@ -198,8 +204,11 @@ def fp8_band_attention_emulation(q, k, v, temporal, *, video_start: int, num_fra
             order = video_head_order(F, P, bool(temporal[b, h]), video_start, dev)
             qh = torch.zeros(nt * TM, D, dtype=torch.float32, device=dev)
             qh[:V] = q[b, h, order].to(torch.float32)
-            q8, qs = fp8_quantize_tiles(qh, TM)
-            qt = q8.to(torch.float32).view(nt, TM, D)
+            if qk8:
+                q8, qs = fp8_quantize_tiles(qh, TM)
+                qt = q8.to(torch.float32).view(nt, TM, D)
+            else:
+                qt, qs = qh.view(nt, TM, D), torch.ones(nt, device=dev)
             c = qk * qs                                            # [nt]
             kf = kp[bh].to(torch.float32)                          # [L, D]
             vf = vpt[bh].to(torch.float32).T                       # [L, D]

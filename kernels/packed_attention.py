@@ -42,7 +42,7 @@ from .band_attention import _check_bias, _check_layout, _check_temporal, _is_com
 from .fp8_emulation import QUANT_BLOCK, fp8_channel_stats, packed_rows
 
 __all__ = ["packed_band_attention", "fp8_band_attention", "fp8_dense_attention", "packed_config", "fp8_support",
-           "PACKED_GPU_CONFIGS", "PACKED_CONFIG_KEYS"]
+           "PACKED_GPU_CONFIGS", "PACKED_CONFIG_KEYS", "PRECISIONS"]
 
 log = logging.getLogger("svg_sparse_attention")
 
@@ -53,6 +53,7 @@ PACKED_GPU_CONFIGS = {
     ("fp8", 64): dict(BLOCK_M=128, BLOCK_N=128, num_warps=4, num_stages=4, TMA=True, PV_SPLIT=True),
     ("fp8", 128): dict(BLOCK_M=128, BLOCK_N=128, num_warps=8, num_stages=4, TMA=True, PV_SPLIT=True),
 }
+PRECISIONS = ("bf16", "fp8", "fp8-pv")
 PACKED_CONFIG_KEYS = _KNOWN_KEYS = {"BLOCK_M", "BLOCK_N", "num_warps", "num_stages", "TMA", "PERSIST", "FLATTEN", "PREFETCH", "PV_SPLIT",
                "SMOOTH_K", "SMOOTH_V", "PV_PERM", "PROGRAMS_PER_SM", "KERNEL"}
 LAST_LAUNCH: dict = {}
@@ -78,12 +79,12 @@ def packed_config(head_dim: int, block_size: int, precision: str = "bf16", inter
                   override: Optional[dict] = None) -> dict:
     """Launch config of the packed kernel: the static default for (precision, head_dim), updated by
     ``override``; tiles are clipped to the pattern block (a tile never straddles one)."""
-    if precision not in ("bf16", "fp8"):
-        raise ValueError(f"precision must be 'bf16' or 'fp8'; got {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     if interpreted:
         cfg = dict(BLOCK_M=16, BLOCK_N=16, num_warps=4, num_stages=1, TMA=True)
     else:
-        cfg = dict(PACKED_GPU_CONFIGS[(precision, head_dim)])
+        cfg = dict(PACKED_GPU_CONFIGS[("fp8" if precision == "fp8-pv" else precision, head_dim)])
     cfg.setdefault("SMOOTH_K", True)
     cfg.setdefault("SMOOTH_V", True)
     if override:
@@ -104,7 +105,7 @@ def _sm_count(device) -> int:
     return _SM_COUNT[idx]
 
 
-def _pack(mod, k, v, temp_i, video_start, F, P, fp8, smooth_k, smooth_v, pv_perm, emu_rne):
+def _pack(mod, k, v, temp_i, video_start, F, P, fp8, smooth_k, smooth_v, pv_perm, emu_rne, qk8=True):
     B, H, N, D = k.shape
     V = F * P
     G = N - V
@@ -112,8 +113,8 @@ def _pack(mod, k, v, temp_i, video_start, F, P, fp8, smooth_k, smooth_v, pv_perm
     BH = B * H
     dev = k.device
     if fp8:
-        kmean, vmean, vmax = fp8_channel_stats(k, v, smooth_k, smooth_v)
-        kp = torch.empty(BH, L, D, dtype=torch.float8_e4m3fn, device=dev)
+        kmean, vmean, vmax = fp8_channel_stats(k, v, smooth_k and qk8, smooth_v)
+        kp = torch.empty(BH, L, D, dtype=torch.float8_e4m3fn if qk8 else k.dtype, device=dev)
         vp = torch.empty(BH, D, L, dtype=torch.float8_e4m3fn, device=dev)
         ks = torch.empty(BH, L // QUANT_BLOCK, dtype=torch.float32, device=dev)
         vsc = torch.empty(BH, D, dtype=torch.float32, device=dev)
@@ -128,14 +129,15 @@ def _pack(mod, k, v, temp_i, video_start, F, P, fp8, smooth_k, smooth_v, pv_perm
         k, v, kp, vp, ks, vsc, kmean_arg, vmean_arg, vmax_arg, temp_i,
         k.stride(0), k.stride(1), k.stride(2), v.stride(0), v.stride(1), v.stride(2),
         H, int(video_start), F, P, V, G, vp0, L,
-        BLOCK=QUANT_BLOCK, HEAD_DIM=D, FP8=fp8, SMOOTH_K=bool(fp8 and smooth_k), SMOOTH_V=bool(fp8 and smooth_v),
-        EMU_RNE=emu_rne, PV_PERM=bool(fp8 and pv_perm), num_warps=4)
+        BLOCK=QUANT_BLOCK, HEAD_DIM=D, FP8=fp8, SMOOTH_K=bool(fp8 and qk8 and smooth_k),
+        SMOOTH_V=bool(fp8 and smooth_v), EMU_RNE=emu_rne, PV_PERM=bool(fp8 and pv_perm), QK8=bool(fp8 and qk8),
+        num_warps=4)
     return kp, vp, ks, vsc, vmean_arg, vp0, L
 
 
 def _descriptors(kp, vp, fp8, BLOCK_N, D):
     from triton.tools.tensor_descriptor import TensorDescriptor
-    BH, L = kp.shape[0], kp.shape[1]
+    BH, L = kp.shape[0], kp.shape[1]   # kp: FP8 or (fp8-pv, bf16) in the input dtype
     k2 = kp.view(BH * L, D)
     kd = TensorDescriptor(k2, [BH * L, D], [D, 1], [BLOCK_N, D])
     if fp8:
@@ -165,7 +167,8 @@ def packed_band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, tem
                           out: Optional[torch.Tensor] = None, precision: str = "bf16",
                           config: Optional[dict] = None) -> torch.Tensor:
     """Band attention (arguments and result as :func:`kernels.band_attention`) through packed K/V
-    copies; ``precision`` "bf16" (the input dtype: fp16/bf16, fp32 in the interpreter) or "fp8".
+    copies; ``precision`` "bf16" (the input dtype: fp16/bf16, fp32 in the interpreter), "fp8" (q, K,
+    P, V in e4m3) or "fp8-pv" (only P and V in e4m3: exact scores, half the FP8 gain).
     Writes the video rows of ``out`` and returns it."""
     B, H, N, D = _check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width)
     mod = _jit.load_for("_packed_triton", q)
@@ -175,7 +178,8 @@ def packed_band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, tem
         raise ValueError(f"packed_band_attention needs {allowed} q/k/v; got {q.dtype}")
     if D not in (64, 128):
         raise ValueError(f"packed_band_attention supports head_dim 64 or 128; got {D}")
-    fp8 = precision == "fp8"
+    fp8 = precision in ("fp8", "fp8-pv")
+    qk8 = precision == "fp8"
     if fp8 and not interp:
         ok, why = fp8_support(q.device)
         if not ok:
@@ -199,14 +203,14 @@ def packed_band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, tem
     if pv_perm and BLOCK_N % 32:
         raise ValueError(f"PV_PERM needs BLOCK_N % 32 == 0; got BLOCK_N={BLOCK_N}")
     kp, vp, ks, vsc, vmean, vp0, L = _pack(mod, k, v, temp_i, int(video_start), F, P, fp8, bool(cfg["SMOOTH_K"]),
-                                           bool(cfg["SMOOTH_V"]), pv_perm, interp)
+                                           bool(cfg["SMOOTH_V"]), pv_perm, interp, qk8)
     order = _tile_order(V, BS, BLOCK_M, w, q.device)
     n_tiles = order.numel()
     n_work = n_tiles * B * H
     has_bias = key_bias is not None and G > 0
     bias_arg = key_bias if has_bias else q
     stride_biasb = (key_bias.stride(0) if key_bias.shape[0] > 1 else 0) if has_bias else 0
-    prec = "ieee" if (q.dtype == torch.float32 and not fp8) else None
+    prec = "ieee" if (q.dtype == torch.float32 and not qk8) else None
     want = dict(TMA=bool(cfg.get("TMA")) and _tma_available(q), PERSIST=bool(cfg.get("PERSIST")),
                 FLATTEN=bool(cfg.get("FLATTEN")), PREFETCH=bool(cfg.get("PREFETCH")),
                 PV_SPLIT=bool(cfg.get("PV_SPLIT")))
@@ -230,6 +234,7 @@ def packed_band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, tem
                 H, int(video_start), F, P, V, G, vp0, L, w, n_tiles, n_work, qk_scale,
                 BS=BS, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, HEAD_DIM=D, FP8=fp8, HAS_BIAS=has_bias, PREC=prec,
                 EMU_RNE=bool(interp and fp8), QBLOCK=QUANT_BLOCK, SMOOTH_V=bool(fp8 and cfg["SMOOTH_V"]), PV_PERM=pv_perm,
+                QK8=qk8,
                 **var, **descs,
                 num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
             break

@@ -29,7 +29,8 @@ with ``--fp8`` a fourth:
 - ``random``: for every head and query block, the same number of key blocks as the band keeps for
               that query block, chosen uniformly at random (the query's own block always kept);
 - ``svg-fp8``: ``svg``'s labels and band through the FP8 (e4m3) kernel's exact quantisation
-              (``kernels.fp8_emulation``, the GPU kernel's default 128 x 128 tiles).
+              (``kernels.fp8_emulation``, the GPU kernel's default 128 x 128 tiles); ``svg-fp8-pv``:
+              the same with only P and V in e4m3 (precision "fp8-pv": exact scores).
 
 Metrics per head, over all video rows, against dense attention (float32): relative L2 error
 ``||o - o_dense|| / ||o_dense||`` and cosine similarity of the flattened outputs; for the pure kinds
@@ -228,9 +229,10 @@ def run_suite(frames: int, rows: int, cols: int, sparsities=(0.5, 0.75, 0.9), he
         }
         if fp8:
             tile = min(128, block_size)
-            outputs["svg-fp8"] = fp8_band_attention_emulation(
-                q, k, v, temporal, video_start=0, num_frames=frames, frame_tokens=rows * cols, band_width=plan.width,
-                block_size=block_size, scale=1.0, tile_m=tile, tile_n=tile)
+            for name, qk8 in (("svg-fp8", True), ("svg-fp8-pv", False)):
+                outputs[name] = fp8_band_attention_emulation(
+                    q, k, v, temporal, video_start=0, num_frames=frames, frame_tokens=rows * cols,
+                    band_width=plan.width, block_size=block_size, scale=1.0, tile_m=tile, tile_n=tile, qk8=qk8)
         run = {"sparsity": sparsity, "width": plan.width, "density": plan.density,
                "temporal_votes": torch.stack(labels).float().mean(0).tolist(), "methods": {}}
         for name, out in outputs.items():
@@ -275,8 +277,9 @@ def markdown_table(result: dict) -> str:
     fp8 = any("svg-fp8" in run["methods"] for run in result["runs"])
     lines = [
         "| sparsity | density | width (blocks) | head kind | SVG rel L2 | static rel L2 | random rel L2 "
-        "| SVG cos | static cos | random cos | SVG labels |" + (" SVG FP8 rel L2 | SVG FP8 cos |" if fp8 else ""),
-        "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if fp8 else ""),
+        "| SVG cos | static cos | random cos | SVG labels |"
+        + (" SVG FP8 rel L2 | SVG FP8 cos | SVG FP8-PV rel L2 | SVG FP8-PV cos |" if fp8 else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|" if fp8 else ""),
     ]
     for r in summarize(result):
         if r["kind"] in PURE_KINDS:
@@ -287,7 +290,8 @@ def markdown_table(result: dict) -> str:
             f"| {r['sparsity']} | {r['density']:.3f} | {r['width']} | {r['kind']} ({r['heads']}) "
             f"| {r['svg_rel_l2']:.3f} | {r['static_rel_l2']:.3f} | {r['random_rel_l2']:.3f} "
             f"| {r['svg_cos']:.4f} | {r['static_cos']:.4f} | {r['random_cos']:.4f} | {lab} |"
-            + (f" {r['svg-fp8_rel_l2']:.3f} | {r['svg-fp8_cos']:.4f} |" if fp8 else ""))
+            + (f" {r['svg-fp8_rel_l2']:.3f} | {r['svg-fp8_cos']:.4f} | {r['svg-fp8-pv_rel_l2']:.3f} "
+               f"| {r['svg-fp8-pv_cos']:.4f} |" if fp8 else ""))
     return "\n".join(lines)
 
 

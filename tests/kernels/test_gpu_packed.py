@@ -80,18 +80,20 @@ def test_fp8_pack_kernel_equals_reference_on_gpu(pv_perm):
 
 
 @needs_fp8
-@pytest.mark.parametrize("D,pre,suf,cfg", [
-    (128, 0, 0, None),
-    (128, 16, 256, dict(PV_SPLIT=False)),
-    (64, 16, 256, None),
-    (128, 0, 0, dict(PERSIST=True, PREFETCH=True)),
-    (128, 0, 0, dict(BLOCK_N=64, num_stages=6)),
-    (128, 0, 0, dict(PV_PERM=False)),
+@pytest.mark.parametrize("D,pre,suf,precision,cfg", [
+    (128, 0, 0, "fp8", None),
+    (128, 16, 256, "fp8", dict(PV_SPLIT=False)),
+    (64, 16, 256, "fp8", None),
+    (128, 0, 0, "fp8", dict(PERSIST=True, PREFETCH=True)),
+    (128, 0, 0, "fp8", dict(BLOCK_N=64, num_stages=6)),
+    (128, 0, 0, "fp8", dict(PV_PERM=False)),
+    (128, 16, 256, "fp8-pv", None),
+    (64, 0, 0, "fp8-pv", None),
 ])
-def test_fp8_kernel_matches_emulation_on_gpu(D, pre, suf, cfg):
+def test_fp8_kernel_matches_emulation_on_gpu(D, pre, suf, precision, cfg):
     """The FP8 kernel against the torch emulation of its quantisation (float32 math): what is left
     is the GPU's arithmetic (FP8 tensor-core accumulation, ex2.approx), far below the FP8 error."""
-    from svg_pack.kernels.packed_attention import fp8_band_attention, packed_config
+    from svg_pack.kernels.packed_attention import packed_band_attention, packed_config
     B, H, F, P, w = 2, 2, 21, 1560, 30
     V = F * P
     N = pre + V + suf
@@ -99,11 +101,12 @@ def test_fp8_kernel_matches_emulation_on_gpu(D, pre, suf, cfg):
     temporal = torch.tensor(LABELS, device="cuda")
     bias = make_bias(B, N, pre, V).cuda() if (pre or suf) else None
     out = torch.full_like(q, float("nan"))
-    fp8_band_attention(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
-                       key_bias=bias, out=out, config=cfg)
-    c = packed_config(D, 128, "fp8", False, cfg)
+    packed_band_attention(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
+                          key_bias=bias, out=out, config=cfg, precision=precision)
+    c = packed_config(D, 128, precision, False, cfg)
     ref = emu.fp8_band_attention_emulation(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P,
-                                           band_width=w, key_bias=bias, tile_m=c["BLOCK_M"], tile_n=c["BLOCK_N"])
+                                           band_width=w, key_bias=bias, tile_m=c["BLOCK_M"], tile_n=c["BLOCK_N"],
+                                           smooth_k=c["SMOOTH_K"], smooth_v=c["SMOOTH_V"], qk8=precision == "fp8")
     exact = band_attention_reference(q, k, v, temporal, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
                                      key_bias=bias)
     sl = slice(pre, pre + V)

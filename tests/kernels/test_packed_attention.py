@@ -73,11 +73,13 @@ def test_fp8_pack_kernel_is_bitwise_the_reference(smooth, pv_perm):
     k = k + torch.linspace(-4, 4, 64, dtype=torch.float16)        # channel offsets (what smoothing removes)
     mod = _jit.load("_packed_triton")
     temp_i = LABELS.to(torch.int8)
-    kp, vp, ks, vsc, _vmean, vp0, L = _pack(mod, k, v, temp_i, pre, F, P, True, smooth, smooth, pv_perm, True)
+    qk8 = smooth or not pv_perm     # one case packs for precision "fp8-pv" (K kept in its dtype)
+    kp, vp, ks, vsc, _vmean, vp0, L = _pack(mod, k, v, temp_i, pre, F, P, True, smooth, smooth, pv_perm, True, qk8)
     rk, rv, rks, rvsc, _ = emu.fp8_pack_reference(k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P,
-                                                  smooth_k=smooth, smooth_v=smooth, pv_perm=pv_perm)
+                                                  smooth_k=smooth, smooth_v=smooth, pv_perm=pv_perm, qk8=qk8)
     assert (vp0, L) == emu.packed_rows(V, N - V) == (256, 512)
     assert torch.equal(ks, rks) and torch.equal(vsc, rvsc)
+    assert kp.dtype == (torch.float8_e4m3fn if qk8 else torch.float16)
     assert torch.equal(kp.view(torch.uint8), rk.view(torch.uint8))
     assert torch.equal(vp.view(torch.uint8), rv.view(torch.uint8))   # bytes: the sign of zero too
     assert kp[:, V:vp0].float().abs().sum() == 0 and kp[:, vp0 + N - V:].float().abs().sum() == 0
@@ -151,29 +153,34 @@ def test_packed_config_checks():
 # FP8 path: kernel == emulation (the same quantisation), emulation ~ exact attention
 # ---------------------------------------------------------------------------------------------
 FP8_CASES = [
-    # F, P, pre, suf, w, BS, dtype, config
-    (3, 40, 0, 0, 1, 32, torch.float32, dict(BLOCK_M=32, BLOCK_N=32)),                      # PV_PERM on
-    (3, 40, 5, 21, 1, 32, torch.float16, dict(BLOCK_M=16, BLOCK_N=32, TMA=False, PV_SPLIT=True)),
-    (5, 27, 7, 9, 2, 16, torch.float32, dict(TMA=True, PERSIST=True, SMOOTH_V=False)),
-    (4, 33, 0, 23, 1, 32, torch.float16, dict(BLOCK_M=32, BLOCK_N=32, PREFETCH=True, SMOOTH_K=False)),
+    # F, P, pre, suf, w, BS, dtype, precision, config
+    (3, 40, 0, 0, 1, 32, torch.float32, "fp8", dict(BLOCK_M=32, BLOCK_N=32)),                      # PV_PERM on
+    (3, 40, 5, 21, 1, 32, torch.float16, "fp8", dict(BLOCK_M=16, BLOCK_N=32, TMA=False, PV_SPLIT=True)),
+    (5, 27, 7, 9, 2, 16, torch.float32, "fp8", dict(TMA=True, PERSIST=True, SMOOTH_V=False)),
+    (4, 33, 0, 23, 1, 32, torch.float16, "fp8", dict(BLOCK_M=32, BLOCK_N=32, PREFETCH=True, SMOOTH_K=False)),
+    (3, 40, 5, 21, 1, 32, torch.float32, "fp8-pv", dict(BLOCK_M=32, BLOCK_N=32)),
+    (4, 33, 0, 23, 2, 16, torch.float16, "fp8-pv", dict(TMA=False, PV_SPLIT=True)),
 ]
 
 
-@pytest.mark.parametrize("F,P,pre,suf,w,BS,dtype,config", FP8_CASES)
-def test_fp8_kernel_matches_the_emulation(F, P, pre, suf, w, BS, dtype, config):
+@pytest.mark.parametrize("F,P,pre,suf,w,BS,dtype,precision,config", FP8_CASES)
+def test_fp8_kernel_matches_the_emulation(F, P, pre, suf, w, BS, dtype, precision, config):
     V, N = _layout(F, P, pre, suf)
     q, k, v = make_qkv(2, 2, N, 64, dtype, seed=F + P + w)
     k = k + 0.5   # a shared offset: smoothing changes the quantisation, not the result
     bias = make_bias(2, N, pre, V) if (pre or suf) else None
     out = torch.full_like(q, float("nan"))
-    fp8_band_attention(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
-                       block_size=BS, key_bias=bias, out=out, config=config)
-    cfg = packed_config(64, BS, "fp8", True, config)
+    packed_band_attention(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
+                          block_size=BS, key_bias=bias, out=out, config=config, precision=precision)
+    cfg = packed_config(64, BS, precision, True, config)
     ref = emu.fp8_band_attention_emulation(q, k, v, LABELS, video_start=pre, num_frames=F, frame_tokens=P,
                                            band_width=w, block_size=BS, key_bias=bias, tile_m=cfg["BLOCK_M"],
-                                           tile_n=cfg["BLOCK_N"], smooth_k=cfg["SMOOTH_K"], smooth_v=cfg["SMOOTH_V"])
+                                           tile_n=cfg["BLOCK_N"], smooth_k=cfg["SMOOTH_K"], smooth_v=cfg["SMOOTH_V"],
+                                           qk8=precision == "fp8")
     sl = slice(pre, pre + V)
-    assert _rel(out[:, :, sl], ref[:, :, sl]) < 1e-5
+    # fp16 outputs: their rounding, and (fp8-pv) the order of the float score sums, which can move a p
+    # across an e4m3 rounding boundary; still ~1000x below the FP8 error itself (~3-5%)
+    assert _rel(out[:, :, sl], ref[:, :, sl]) < (1e-5 if dtype == torch.float32 else 5e-5)
     assert torch.isnan(out[:, :, :pre]).all() and torch.isnan(out[:, :, pre + V:]).all()
 
 

@@ -13,14 +13,14 @@ def test_sweep_variants_are_unique_and_valid():
     names = [v[0] for v in kernel_sweep.variant_table()]
     assert len(names) == len(set(names))
     for name, kind, head_dim, cfg in kernel_sweep.variant_table():
-        assert kind in ("v1", "bf16", "fp8") and head_dim in (64, 128), name
+        assert kind in ("v1", "bf16", "fp8", "fp8-pv") and head_dim in (64, 128), name
         assert f"d{head_dim}" in name and name.startswith(kind)
         if kind == "v1":
             assert set(cfg) <= {"BLOCK_M", "BLOCK_N", "num_warps", "num_stages", "TMA", "WS"}, name
         else:
             assert set(cfg) <= PACKED_CONFIG_KEYS, name
             packed_config(head_dim, 128, kind, False, cfg)    # raises on unknown keys
-    assert {kind for _, kind, _, _ in kernel_sweep.variant_table()} == {"v1", "bf16", "fp8"}
+    assert {kind for _, kind, _, _ in kernel_sweep.variant_table()} == {"v1", "bf16", "fp8", "fp8-pv"}
 
 
 def test_break_even_is_the_start_of_the_last_winning_run():
