@@ -52,6 +52,9 @@ def load_pack():
 
 
 def main():
+    smoke = "--smoke" in sys.argv
+    if smoke:   # before anything imports Triton
+        os.environ["TRITON_INTERPRET"] = "1"
     import torch
     import torch.nn.functional as Fnn
     pack = load_pack()
@@ -67,14 +70,23 @@ def main():
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--budget-s", type=float, default=540.0)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--smoke", action="store_true", help="CPU smoke test of this script (interpreter, tiny sizes)")
     args = ap.parse_args()
     t_start = time.time()
-    dev = torch.device("cuda")
-    gpu = torch.cuda.get_device_name(dev)
+    if smoke:
+        dev = torch.device("cpu")
+        gpu = "cpu (smoke)"
+        args.head_dims, args.batches, args.densities, args.sizes, args.reps = "64", "1", "0.5", "1664,2560", 1
+        HEADS[64] = 2
+    else:
+        dev = torch.device("cuda")
+        gpu = torch.cuda.get_device_name(dev)
     import triton
-    env = dict(gpu=gpu, torch=torch.__version__, triton=triton.__version__, cc=list(torch.cuda.get_device_capability()))
+    env = dict(gpu=gpu, torch=torch.__version__, triton=triton.__version__,
+               cc=list(torch.cuda.get_device_capability()) if dev.type == "cuda" else None)
     print("env:", json.dumps(env), flush=True)
     fp8_ok = kernels.fp8_support(dev)[0]
+    dtype = torch.float32 if smoke else torch.bfloat16
     bf16_backend = triton_backend()
     fp8_backend = Backend("triton-fp8", kernels.svg_profile, kernels.svg_fp8_band_attention, kernels.svg_global_rows)
     res = dict(env=env, rows=[], notes=[])
@@ -86,6 +98,10 @@ def main():
 
     def time_ms(fn, sets):
         fn(sets[0])
+        if dev.type != "cuda":
+            t0 = time.perf_counter()
+            fn(sets[0])
+            return (time.perf_counter() - t0) * 1e3, (time.perf_counter() - t0) * 1e3
         torch.cuda.synchronize()
         ts = []
         for i in range(args.reps):
@@ -115,9 +131,9 @@ def main():
                     plan = plan_band(layout, 1.0 - frac, 128)
                     sets = []
                     for _ in range(2):
-                        x = torch.randn(3, B, N, H * D, device=dev, dtype=torch.bfloat16)
+                        x = torch.randn(3, B, N, H * D, device=dev, dtype=dtype)
                         sets.append([x[i].view(B, N, H, D).transpose(1, 2) for i in range(3)])
-                    out = torch.empty(B, N, H, D, device=dev, dtype=torch.bfloat16).transpose(1, 2)
+                    out = torch.empty(B, N, H, D, device=dev, dtype=dtype).transpose(1, 2)
                     gen = torch.Generator(device=dev).manual_seed(0)
 
                     def svg(s, backend):
@@ -150,7 +166,8 @@ def main():
                           f"FP8 dense {f8d:7.3f}  {row.get('error', '')}", flush=True)
                     save()
                     del sets, out
-                    torch.cuda.empty_cache()
+                    if dev.type == "cuda":
+                        torch.cuda.empty_cache()
     summarize(res, fp8_ok)
     save()
     print(f"total {time.time() - t_start:.0f} s")
@@ -190,7 +207,8 @@ def summarize(res, fp8_ok):
               + (f", fp8 {tokens[('fp8', D, B, frac)]}" if fp8_ok else ""))
     env = res["env"]
     src = (f"bench/breakeven_sweep.py, {time.strftime('%Y-%m-%d')}, torch {env['torch']}, triton {env['triton']}, "
-           f"heads 12 (D=128) / 24 (D=64), 13 frames, bf16 inputs, SDPA default as dense")
+           f"heads {HEADS[128]} (D=128) / {HEADS[64]} (D=64), {FRAMES} frames, bf16 inputs, SDPA default as dense; "
+           f"fp8: the FP8 call against the faster of SDPA and FP8 dense")
     print("\npaste into svg_attention/speed_floor.py MEASURED:")
     print(f"    {env['gpu']!r}: BreakEven(\n        gpu={env['gpu']!r},\n        source={src!r},\n        tokens={{")
     for key, val in tokens.items():

@@ -154,7 +154,16 @@ def log(*a):
     print(*a, flush=True)
 
 
+# --smoke: the script's own plumbing on a CPU (Triton interpreter, tiny shapes, a few variants)
+SMOKE_SHAPE_A = {128: ("smoke-d128", 1, 2, 3, 256, 0, 0, 0, 128), 64: ("smoke-d64", 1, 2, 3, 256, 0, 0, 0, 64)}
+SMOKE_PROFILE_SHAPES = [("smoke-d128", 1, 2, 3, 256, 0, 0, 0, 128)]
+SMOKE_CALL_SHAPES = [("smoke-text", 1, 2, 3, 256, 0, 40, 8, 128, 0.5), ("smoke-d64-prefix", 2, 2, 3, 256, 16, 0, 0, 64, 0.5)]
+
+
 def main():
+    smoke = "--smoke" in sys.argv
+    if smoke:   # before anything imports Triton
+        os.environ["TRITON_INTERPRET"] = "1"
     import torch
     import torch.nn.functional as Fnn
     sys.path.insert(0, ROOT)
@@ -170,15 +179,29 @@ def main():
     ap.add_argument("--parts", default="A,B,C")
     ap.add_argument("--only", default="", help="Part A: only variants whose name contains this")
     ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--budget-s", type=float, default=500.0, help="stop starting new variants after this")
+    ap.add_argument("--budget-s", type=float, default=480.0,
+                    help="Parts A/B start no new variant after this many seconds, Part C no new shape 60 s later")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--smoke", action="store_true", help="CPU smoke test of this script (interpreter, tiny shapes)")
     args = ap.parse_args()
     t_start = time.time()
-    dev = torch.device("cuda")
     import triton
-    props = torch.cuda.get_device_properties(dev)
-    env = dict(gpu=props.name, sms=props.multi_processor_count, cc=list(torch.cuda.get_device_capability()),
-               torch=torch.__version__, triton=triton.__version__, cuda=torch.version.cuda)
+    global SHAPE_A, PROFILE_SHAPES, CALL_SHAPES
+    variants = VARIANTS
+    if smoke:
+        dev = torch.device("cpu")
+        SHAPE_A, PROFILE_SHAPES, CALL_SHAPES = SMOKE_SHAPE_A, SMOKE_PROFILE_SHAPES, SMOKE_CALL_SHAPES
+        keep = {"v1-d128-m128n128w8s3", "bf16-d128-m128n128w8s3", "bf16-d128-m128n128w8s3-persist",
+                "fp8-d128-m128n128w8s4-split", "fp8-pv-d128-m128n128w8s3-split", "fp8-d128-m128n64w8s6-split",
+                "v1-d64-m128n128w4s3", "bf16-d64-m128n128w8s3-prefetch", "fp8-d64-m128n128w8s4-split"}
+        variants = [v for v in VARIANTS if v[0] in keep]
+        args.reps = 1
+        env = dict(gpu="cpu (smoke)", torch=torch.__version__, triton=triton.__version__)
+    else:
+        dev = torch.device("cuda")
+        props = torch.cuda.get_device_properties(dev)
+        env = dict(gpu=props.name, sms=props.multi_processor_count, cc=list(torch.cuda.get_device_capability()),
+                   torch=torch.__version__, triton=triton.__version__, cuda=torch.version.cuda)
     log("env:", json.dumps(env))
     res = dict(env=env, A=[], B=[], C=[], best={}, notes=[])
 
@@ -190,10 +213,23 @@ def main():
     def over_budget():
         return time.time() - t_start > args.budget_s
 
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    def empty_cache():
+        if dev.type == "cuda":
+            empty_cache()
+
     def time_ms(fn, sets, reps=args.reps, warmup=1):
         for i in range(warmup):
             fn(sets[i % len(sets)])
-        torch.cuda.synchronize()
+        sync()
+        if dev.type != "cuda":
+            t0 = time.perf_counter()
+            fn(sets[0])
+            t = (time.perf_counter() - t0) * 1e3
+            return t, t
         ts = []
         for i in range(reps):
             e0 = torch.cuda.Event(enable_timing=True)
@@ -208,7 +244,7 @@ def main():
     def make_sets(B, H, N, D, n=2):
         sets = []
         for _ in range(n):
-            x = torch.randn(3, B, N, H * D, device=dev, dtype=torch.bfloat16)
+            x = torch.randn(3, B, N, H * D, device=dev, dtype=torch.float32 if smoke else torch.bfloat16)
             q, k, v = [x[i].view(B, N, H, D).transpose(1, 2) for i in range(3)]
             sets.append(dict(x=x, q=q, k=k, v=v))
         return sets
@@ -248,7 +284,7 @@ def main():
     # ------------------------------------------------------------------------------ Part A
     if "A" in parts:
         for D, shape in SHAPE_A.items():
-            todo = [v for v in VARIANTS if v[2] == D and args.only in v[0]]
+            todo = [v for v in variants if v[2] == D and args.only in v[0]]
             if not todo:
                 continue
             name, B, H, F, P, pre, suf, pad, _ = shape
@@ -261,7 +297,7 @@ def main():
             flops = 4.0 * D * band_kept_pairs(V, pre + suf, BS, w, include_global_rows=False) * H * B
             out = torch.empty_like(sets[0]["q"])
             geo = (pre, F, P, w, None)
-            base_cfg = [v for v in VARIANTS if v[1] == "v1" and v[2] == D][0][3]
+            base_cfg = [v for v in variants if v[1] == "v1" and v[2] == D][0][3]
             base = run_band("v1", base_cfg, sets[0], mixed, geo, torch.empty_like(out)).clone()
             log(f"\n=== Part A: {name} B={B} H={H} N={N} D={D}, 25% (w={w}, {ach:.2%}), "
                 f"{flops / 1e12:.2f} TFLOP per call")
@@ -275,7 +311,7 @@ def main():
                     t0 = time.time()
                     out.fill_(float("nan"))
                     run_band(kind, cfg, sets[0], mixed, geo, out)
-                    torch.cuda.synchronize()
+                    sync()
                     row["first_call_s"] = time.time() - t0
                     err = rel(out, base)
                     nan = bool(torch.isnan(out).any())
@@ -298,7 +334,7 @@ def main():
                     b = min(ok, key=lambda r: r["ms"])
                     res["best"][f"{kind}-{D}"] = dict(name=b["name"], cfg=b["cfg"], ms=b["ms"])
             del sets, out, base
-            torch.cuda.empty_cache()
+            empty_cache()
         print_a(res)
         save()
 
@@ -314,7 +350,7 @@ def main():
             rows0 = torch.randint(0, V, (ROWS,), device=dev, generator=gen)
             ref = profile_errors(sets[0]["q"], sets[0]["k"], sets[0]["v"], rows0, video_start=pre, num_frames=F,
                                  frame_tokens=P, band_width=w, block_size=BS, config=PROFILE_VARIANTS[0][1])
-            for pname, cfg in PROFILE_VARIANTS:
+            for pname, cfg in (PROFILE_VARIANTS[:3] if smoke else PROFILE_VARIANTS):
                 if over_budget():
                     res["notes"].append(f"budget reached in Part B at {name} {pname}")
                     break
@@ -341,12 +377,14 @@ def main():
                 res["B"].append(row)
                 save()
             del sets
-            torch.cuda.empty_cache()
+            empty_cache()
         ok = {}
         for r in res["B"]:
             if "ms" in r and r["max_rel_diff"] < 1e-2:
                 ok.setdefault(r["name"], []).append(r["ms"])
         complete = {k: sum(v) for k, v in ok.items() if len(v) == len(PROFILE_SHAPES)}
+        if smoke:   # interpreter configs: the launcher's CPU defaults, not the GPU tiles
+            complete = {}
         if complete:
             bname = min(complete, key=complete.get)
             res["best"]["profile"] = dict(name=bname, cfg=dict(PROFILE_VARIANTS)[bname])
@@ -358,6 +396,10 @@ def main():
         log("\n=== Part C: whole calls against SDPA (profile + band + text rows)")
         prof_cfg = res["best"].get("profile", {}).get("cfg")
         for name, B, H, F, P, pre, suf, pad, D, frac in CALL_SHAPES:
+            if time.time() - t_start > args.budget_s + 60:
+                res["notes"].append(f"budget reached in Part C before {name} {frac}")
+                log(f"budget reached: Part C stops before {name} {frac:.0%}")
+                break
             V = F * P
             N = pre + V + suf
             G = pre + suf
@@ -371,7 +413,7 @@ def main():
             geo = (pre, F, P, w, bias)
             gen = torch.Generator(device=dev).manual_seed(0)
             mixed = (torch.rand(B, H, generator=torch.Generator().manual_seed(1)) < 0.5).to(dev)
-            mask_b = bias[:, None, None, :].to(torch.bfloat16) if bias is not None else None
+            mask_b = bias[:, None, None, :].to(sets[0]["q"].dtype) if bias is not None else None
             t_sdpa, t_sdpa_min = time_ms(lambda s: Fnn.scaled_dot_product_attention(s["q"], s["k"], s["v"],
                                                                                      attn_mask=mask_b), sets)
             ideal = ach * t_sdpa
@@ -408,7 +450,7 @@ def main():
                     log(f"   {mname:14s} FAILED {row['error'][:200]}")
                 res["C"].append(row)
                 save()
-            if name in ("wan14b-720p", "wan13b-480p") and frac == 0.25:
+            if (name in ("wan14b-720p", "wan13b-480p") and frac == 0.25) or smoke:
                 try:   # FP8 dense (the warm-up steps) against SDPA
                     from kernels.packed_attention import fp8_dense_attention
                     b = res["best"].get(f"fp8-{D}")
@@ -426,7 +468,7 @@ def main():
                     res["notes"].append(f"fp8-dense {name} failed: {e!r}")
             save()
             del sets, out
-            torch.cuda.empty_cache()
+            empty_cache()
         print_c(res)
     log(f"\ntotal {time.time() - t_start:.0f} s")
     if "A" in parts:
