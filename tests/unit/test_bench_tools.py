@@ -111,3 +111,35 @@ def test_sparse_pays_rules(monkeypatch):
     assert ok and "conservative" in why
     assert speed_floor.sparse_pays("cpu", 128, 1, 100, 0.25)[0]
     speed_floor._decide.cache_clear()
+
+
+def test_e2e_fp8_sparse_steps_swaps_the_band_op_for_one_run(monkeypatch):
+    """The e2e bench's FP8 mode (until the node has its precision input): inside the context the
+    patch module resolves the Triton backend to one whose band op is the FP8 kernel; outside, the
+    original resolver.  The op itself runs here under Triton's interpreter against the emulation."""
+    import sys
+
+    import svg_pack
+    import svg_pack.nodes.patch as patch_mod
+    from svg_pack import kernels
+    from svg_pack.svg_attention import VideoLayout
+    from svg_pack.svg_attention.attention import Backend
+    triton_like = Backend("triton", kernels.svg_profile, kernels.svg_band_attention, kernels.svg_global_rows)
+    monkeypatch.setattr(patch_mod, "resolve_backend", lambda *a: (triton_like, "test: triton"))
+    monkeypatch.setattr(kernels, "fp8_support", lambda device: (True, "test"))
+    original = patch_mod.resolve_backend
+    with e2e_bench.fp8_sparse_steps(svg_pack, "fp8-pv"):
+        backend, why = patch_mod.resolve_backend("auto", torch.device("cpu"), torch.float32, 64)
+    assert patch_mod.resolve_backend is original and sys.modules["svg_pack.nodes.patch"] is patch_mod
+    assert backend.name == "triton-fp8-pv" and "fp8-pv" in why
+    layout = VideoLayout(2, 64, 0, 16)
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(1, 2, layout.total_tokens, 64, generator=g) for _ in range(3))
+    temporal = torch.tensor([[False, True]])
+    out = backend.band_attention(q, k, v, layout, 1, 32, temporal)
+    from svg_pack.kernels.fp8_emulation import fp8_band_attention_emulation
+    from svg_pack.kernels.packed_attention import packed_config
+    cfg = packed_config(64, 32, "fp8-pv", True)
+    ref = fp8_band_attention_emulation(q, k, v, temporal, video_start=0, num_frames=2, frame_tokens=64, band_width=1,
+                                       block_size=32, tile_m=cfg["BLOCK_M"], tile_n=cfg["BLOCK_N"], qk8=False)
+    torch.testing.assert_close(out[:, :, :128], ref[:, :, :128], rtol=1e-4, atol=1e-5)
