@@ -8,10 +8,10 @@ Speed does not depend on weight values, so no real weights are needed.  Modes (-
                  (SageAttention 1.0.6; skipped with a note if ``sageattention`` is not importable)
   svg            the SVG node at its defaults (sparsity 0.75, 1 dense leading block, Triton, bf16),
                  with the SVG authors' dense warm-up (Wan 20% of the steps, HunyuanVideo 10%)
-  svg-fp8        the same with FP8 (e4m3) band attention in the sparse steps (--fp8-precision fp8:
-                 q, K, P, V in e4m3; fp8-pv: only P and V)
-  svg-fp8-all    svg-fp8, and FP8 dense attention in the dense steps too (warm-up steps and the
-                 dense leading block: every self-attention call without a mask; others stay SDPA)
+  svg-fp8        the same with the node's attention_precision = --fp8-precision (fp8: q, K, P, V in
+                 e4m3; fp8-pv: only P and V) for the sparse steps' band attention
+  svg-fp8-all    svg-fp8 with the node's fp8_dense_steps: FP8 dense attention in the dense steps too
+                 (warm-up steps and the dense leading block: the video's self-attention; others SDPA)
 Each run has --steps steps; its per-step times come from the sampler's step callback after a
 ``torch.cuda.synchronize()``.  Step statistics: the first step of each kind (the first dense step of
 a run, the first sparse step, which carries the Triton JIT compile) is reported apart; min and median
@@ -22,14 +22,12 @@ Peak memory: ``torch.cuda.max_memory_allocated()`` over each run, against the de
 Run on the GPU machine (the ComfyUI 0.3.75 tree from .host/comfyui and the wheels in .whl carried):
     python3 bench/e2e_bench.py --comfyui .host/comfyui --models wan2.1-1.3b-480p --steps 50 --out $OUT/e2e.json
     python3 bench/e2e_bench.py --comfyui .host/comfyui --models wan2.1-14b-720p --steps 5 --out $OUT/e2e14.json
-CPU smoke test of the code path (tiny sizes, reference backend, no FP8 / Sage):
+CPU smoke test of the code path (tiny sizes, reference backend: FP8 modes as the exact emulation, no Sage):
     python bench/e2e_bench.py --comfyui .host/comfyui --tiny --steps 4
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import importlib
 import importlib.util
 import json
@@ -174,36 +172,6 @@ def step_stats(times):
     return out
 
 
-def fp8_dense_override(kernels, previous=None):
-    """An attention override running FP8 dense attention for self-attention calls without a mask
-    (same query/key length, head_dim 64 or 128); every other call goes on to ``previous`` or to
-    ComfyUI's function.  For the svg-fp8-all mode's dense steps (chained under the SVG override)."""
-
-    def override(func, q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False,
-                 skip_output_reshape=False, **kwargs):
-        kw = dict(mask=mask, attn_precision=attn_precision, skip_reshape=skip_reshape,
-                  skip_output_reshape=skip_output_reshape, **kwargs)
-        axis = 2 if skip_reshape else 1
-        head_dim = q.shape[-1] if skip_reshape else q.shape[-1] // heads
-        if (mask is not None or k.shape != q.shape or v.shape != q.shape or head_dim not in (64, 128)
-                or q.dtype not in (torch.float16, torch.bfloat16)):
-            return previous(func, q, k, v, heads, **kw) if previous else func(q, k, v, heads, **kw)
-        tokens = q.shape[axis]
-        if skip_reshape:
-            batch = q.shape[0]
-            qh, kh, vh = q, k, v
-        else:
-            batch = q.shape[0]
-            qh, kh, vh = (t.view(batch, tokens, heads, head_dim).transpose(1, 2) for t in (q, k, v))
-        out = torch.empty(batch, tokens, heads, head_dim, dtype=q.dtype, device=q.device)
-        kernels.fp8_dense_attention(qh, kh, vh, scale=kwargs.get("scale"), out=out.transpose(1, 2))
-        if skip_output_reshape:
-            return out.transpose(1, 2)
-        return out.view(batch, tokens, heads * head_dim)
-
-    return override
-
-
 def sage_override():
     """ComfyUI's own SageAttention function (comfy.ldm.modules.attention.attention_sage) for every call."""
     import comfy.ldm.modules.attention as attn
@@ -224,31 +192,6 @@ def sage_override():
     return override, f"sageattention {version}"
 
 
-@contextlib.contextmanager
-def fp8_sparse_steps(pack, precision="fp8"):
-    """FP8 band attention in the sparse steps.  Until the node has its precision input (issue #17,
-    wired after the pattern seam), the patch module's backend resolver is swapped for the duration of
-    one sampling run: where it picks the Triton kernels, the FP8 band op replaces the bf16 one."""
-    from svg_pack.svg_attention import Backend
-    patch_mod = sys.modules["svg_pack.nodes.patch"]
-    original = patch_mod.resolve_backend
-    k = pack.kernels
-    fp8 = Backend(f"triton-{precision}", k.svg_profile,
-                  functools.partial(k.svg_fp8_band_attention, precision=precision), k.svg_global_rows)
-
-    def resolve(requested, device, dtype, head_dim):
-        backend, why = original(requested, device, dtype, head_dim)
-        if backend.name == "triton" and k.fp8_support(device)[0]:
-            return fp8, why + f"; {precision} band attention in the sparse steps (e2e bench)"
-        return backend, why
-
-    patch_mod.resolve_backend = resolve
-    try:
-        yield
-    finally:
-        patch_mod.resolve_backend = original
-
-
 def run_mode(comfy, pack, base, spec, mode, args, device):
     from svg_pack.nodes.apply import apply_svg
     from svg_pack.svg_attention import SVGConfig
@@ -256,7 +199,6 @@ def run_mode(comfy, pack, base, spec, mode, args, device):
     backend = "reference" if device.type == "cpu" else "triton"
     result = {"mode": mode}
     model = base
-    ctx = contextlib.nullcontext()
     warmup = spec["official_warmup"]
     if mode == "sage":
         override, why = sage_override()
@@ -267,29 +209,25 @@ def run_mode(comfy, pack, base, spec, mode, args, device):
         model.model_options.setdefault("transformer_options", {})["optimized_attention_override"] = override
     elif mode.startswith("svg"):
         fp8 = mode in ("svg-fp8", "svg-fp8-all")
-        if fp8:
+        if fp8 and device.type == "cuda":
             ok, why = pack.kernels.fp8_support(device)
             if not ok:
                 result["note"] = f"skipped: {why}"
                 return result
-            ctx = fp8_sparse_steps(pack, args.fp8_precision)
-        start = base
-        if mode == "svg-fp8-all":
-            start = base.clone()
-            start.model_options.setdefault("transformer_options", {})["optimized_attention_override"] = \
-                fp8_dense_override(pack.kernels)
-        config = SVGConfig(sparsity=args.sparsity, dense_warmup=warmup, dense_blocks=1, backend=backend)
-        model = apply_svg(start, config)
+        config = SVGConfig(sparsity=args.sparsity, dense_warmup=warmup, dense_blocks=1, backend=backend,
+                           attention_precision=args.fp8_precision if fp8 else "bf16",
+                           fp8_dense_steps=mode == "svg-fp8-all")
+        model = apply_svg(base, config)
         result["dense_warmup"] = warmup
         result["fp8_precision"] = args.fp8_precision if fp8 else None
-        result["fp8_steps"] = {"svg-fp8": "sparse steps", "svg-fp8-all": "all steps (dense: self-attention without mask)"}.get(mode, "none")
+        result["fp8_steps"] = {"svg-fp8": "sparse steps",
+                               "svg-fp8-all": "all steps (dense steps: the video's self-attention)"}.get(mode, "none")
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    with ctx:
-        t0 = time.perf_counter()
-        times, _ = sample(comfy, model, spec, args.steps, device)
-        result["total_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    times, _ = sample(comfy, model, spec, args.steps, device)
+    result["total_s"] = time.perf_counter() - t0
     result["step_s"] = times
     result["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
     if mode.startswith("svg"):
@@ -350,8 +288,9 @@ def run_model(comfy, pack, name, spec, args, device, dtype):
                                                backend="triton"))
         result["sparse_step_breakdown_s"] = breakdown(comfy, every_step, spec, device)
         if pack.kernels.fp8_support(device)[0]:
-            with fp8_sparse_steps(pack, args.fp8_precision):
-                result["fp8_sparse_step_breakdown_s"] = breakdown(comfy, every_step, spec, device)
+            every_step = apply_svg(base, SVGConfig(sparsity=args.sparsity, dense_warmup=0.0, dense_blocks=1,
+                                                   backend="triton", attention_precision=args.fp8_precision))
+            result["fp8_sparse_step_breakdown_s"] = breakdown(comfy, every_step, spec, device)
     del base
     if device.type == "cuda":
         torch.cuda.empty_cache()

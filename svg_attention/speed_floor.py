@@ -15,9 +15,13 @@ Rules, in order:
   only amortises the fixed costs), kept fractions between two measured ones interpolate linearly,
   below the smallest use the smallest's size (sparser is cheaper), above the largest extrapolate the
   last slope (said in the reason);
-* any other GPU: the conservative rule :data:`CONSERVATIVE_RULE` (sparse only from 32,768 tokens per
+* any other GPU: the conservative rule :data:`CONSERVATIVE_RULE` (sparse only from 32,760 tokens per
   head and at most 50% kept: the smallest size and the densest fraction at which every H200 check of
-  issue #17 gained, Wan-1.3B 480p 32,760 tokens at 25% and 50% kept).
+  issue #17 gained, Wan-1.3B 480p 32,760 tokens at 25% and 50% kept; 14k tokens at head_dim 64 and
+  7.2k at batch 3 were slower than SDPA).
+
+The node applies it to the Triton backends only (``SVGConfig.speed_floor``; the reference backend
+computes for checking, not for speed).
 """
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ class BreakEven:
 # Filled from bench/breakeven_sweep.py's output (it prints this entry); nothing here is guessed.
 MEASURED: dict = {}
 
-CONSERVATIVE_RULE = dict(min_tokens_per_head=32768, max_density=0.5)
+CONSERVATIVE_RULE = dict(min_tokens_per_head=32760, max_density=0.5)
 
 
 def break_even_tokens(table: BreakEven, precision: str, head_dim: int, batch: int, density: float):
