@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from .patterns import pattern_names
 
 BACKENDS = ("auto", "triton", "reference")
+ATTENTION_PRECISIONS = ("auto", "bf16", "fp8", "fp8-pv")
+# What "auto" means: bf16 until a measurement on the bundled model says FP8 keeps quality
+# (docs/quality.md, section 5).
+AUTO_PRECISION = "bf16"
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,14 @@ class SVGConfig:
     profile_seed:  seed of the profiler's row sampling (the same seed gives the same rows).
     verbose:       log every dense decision once per run and per-call details.
     pattern:       the sparsity pattern, by its registered name (svg_attention/patterns): "svg".
+    attention_precision: "auto" (``AUTO_PRECISION``), "bf16" (the model's dtype), "fp8" (q, K, P, V in
+                   e4m3) or "fp8-pv" (only P and V in e4m3): the band attention of the sparse steps;
+                   FP8 where the kernels run it (backends.py), bf16 elsewhere with a log line.
+    fp8_dense_steps: with an FP8 precision, also run the dense steps (warm-up and leading blocks) as
+                   FP8 dense attention over the verified video layout; other calls stay ComfyUI's.
+    speed_floor:   run a sparse call dense where the Triton kernels are measured (or, on an unmeasured
+                   GPU, assumed) slower than dense for its size (speed_floor.py); False: sparse
+                   wherever the pattern allows (tests and benchmarks at small sizes).
     """
 
     sparsity: float = 0.75
@@ -32,6 +44,9 @@ class SVGConfig:
     profile_seed: int = 0
     verbose: bool = False
     pattern: str = "svg"
+    attention_precision: str = "auto"
+    fp8_dense_steps: bool = False
+    speed_floor: bool = True
 
     def __post_init__(self):
         problems = []
@@ -51,8 +66,19 @@ class SVGConfig:
             problems.append(f"profile_seed must be >= 0, got {self.profile_seed}")
         if self.pattern not in pattern_names():
             problems.append(f"pattern must be one of {pattern_names()}, got {self.pattern!r}")
+        if self.attention_precision not in ATTENTION_PRECISIONS:
+            problems.append(f"attention_precision must be one of {ATTENTION_PRECISIONS}, "
+                            f"got {self.attention_precision!r}")
+        for name in ("fp8_dense_steps", "speed_floor"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name} must be True or False, got {getattr(self, name)!r}")
         if problems:
             raise ValueError("SVG Sparse Attention: " + "; ".join(problems))
+
+    @property
+    def precision(self) -> str:
+        """The attention precision asked for, "auto" resolved: "bf16", "fp8" or "fp8-pv"."""
+        return AUTO_PRECISION if self.attention_precision == "auto" else self.attention_precision
 
     @property
     def requested_density(self) -> float:
