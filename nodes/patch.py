@@ -150,7 +150,8 @@ class SVGRun:
         key = (str(device), dtype, head_dim)
         if key not in self.backends:
             config = self.patch.config
-            backend, why = resolve_backend(config.backend, device, dtype, head_dim, self.pattern.ops, config.precision)
+            backend, why = resolve_backend(config.backend, device, dtype, head_dim, self.pattern.ops, config.precision,
+                                           emulate=config.attention_precision != "auto")
             self.backends[key] = backend
             self.backend_names.add(backend.name)
             self.log_once(("backend",) + key, f"backend: {why}")
