@@ -18,6 +18,7 @@ Methods, per shape and fraction:
   call      our whole SVG call: profile 64 sampled rows + labels + band kernel (fused permutation
             and inverse) + dense global/text query rows (SDPA)
   profile   the profiling part of the call alone (profile kernel + label compare)
+  kernel-fp8, call-fp8  the same with the FP8 (e4m3) band kernel (compute capability >= 8.9)
 
 Times: median of --reps calls (CUDA events) after a warm-up, rotating --sets input sets.
 TFLOP/s: 4*D*(kept query-key pairs) / time, the pairs the method computes.  ideal = kept fraction
@@ -46,6 +47,7 @@ sys.path.insert(0, ROOT)
 from kernels import band_attention, global_rows_attention, profile_errors  # noqa: E402
 from svg_attention.budget import kept_pairs  # noqa: E402
 from svg_attention.layout import spatial_from_temporal  # noqa: E402
+from kernels import fp8_band_attention, fp8_support  # noqa: E402
 
 _band_mod = sys.modules["kernels.band_attention"]
 _prof_mod = sys.modules["kernels.profile"]
@@ -356,11 +358,23 @@ def main():
                                                F, P, V, cfg["BLOCK_N"])
                 return None
 
+            def run_kernel_fp8(s, temporal=mixed):
+                return fp8_band_attention(s["q"], s["k"], s["v"], temporal, video_start=pre, num_frames=F,
+                                          frame_tokens=P, band_width=w, block_size=BS, key_bias=bias, out=out)
+
+            def run_call_fp8(s):
+                temporal = run_profile(s)
+                run_kernel_fp8(s, temporal)
+                run_text(s)
+                return out
+
+            fp8_parts = [("kernel-fp8", run_kernel_fp8, pairs_video), ("call-fp8", run_call_fp8, pairs_all)] \
+                if fp8_support(dev)[0] else []
             extra_parts = [("gather", run_gather, None)]
             if glob_ranges:
                 extra_parts += [("text", run_text, None), ("text-sdpa", run_text_sdpa, None)]
             for name, fn, pairs in [("kernel", run_kernel, pairs_video), ("call", run_call, pairs_all),
-                                    ("profile", run_profile, None)] + (extra_parts if frac == 0.25 else []):
+                                    ("profile", run_profile, None)] + fp8_parts + (extra_parts if frac == 0.25 else []):
                 try:
                     t, ts = time_ms(fn, sets, args.reps)
                     mem = extra_mib(fn, sets[0], 0)
@@ -443,8 +457,9 @@ def main():
 def print_table(results, qkv_note=False):
     rows = results["rows"]
     log("\n| shape | kept (req/achieved, w) | SDPA ms | flex ms | Sol top-k ms | kernel ms (TFLOP/s) | "
-        "call ms (x ideal) | profile ms (% of call) | flex/kernel | sol/call | SDPA/call | call extra MiB |")
-    log("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        "call ms (x ideal) | profile ms (% of call) | flex/kernel | sol/call | SDPA/call | call extra MiB | "
+        "FP8 kernel ms (bf16/FP8) | FP8 call ms (SDPA/call) |")
+    log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     # gather (layout transformation) and text-row timings, measured at 25% (independent of w)
     shapes = []
     for r in rows:
@@ -466,7 +481,9 @@ def print_table(results, qkv_note=False):
                 f"{ms('kernel'):.2f} ({k.get('tflops', float('nan')):.0f}) | {ms('call'):.2f} "
                 f"(x{c.get('ratio_ideal', float('nan')):.2f}) | {ms('profile'):.2f} "
                 f"({100 * ms('profile') / ms('call'):.1f}%) | {ms('flex') / ms('kernel'):.2f} | "
-                f"{ms('sol') / ms('call'):.2f} | {t_sdpa / ms('call'):.2f} | {c.get('extra_mib', float('nan')):.0f} |")
+                f"{ms('sol') / ms('call'):.2f} | {t_sdpa / ms('call'):.2f} | {c.get('extra_mib', float('nan')):.0f} | "
+                f"{ms('kernel-fp8'):.2f} ({ms('kernel') / ms('kernel-fp8'):.2f}) | "
+                f"{ms('call-fp8'):.2f} ({t_sdpa / ms('call-fp8'):.2f}) |")
     for r in rows:
         if r["method"] in ("gather", "text", "text-sdpa"):
             log(f"{r['shape']}: {r['method']} {r['ms']:.2f} ms, extra {r.get('extra_mib', 0):.0f} MiB")

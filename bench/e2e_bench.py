@@ -1,24 +1,37 @@
 """End-to-end speed: ComfyUI's own video DiT classes at their published sizes, random bf16 weights
-on the GPU, sampled through ComfyUI's sampling code (comfy.sample.sample, as a KSampler does) with
-and without the SVG node, same seed, sampler and schedule.
+on the GPU, sampled through ComfyUI's sampling code (comfy.sample.sample, as a KSampler does), one
+whole sampling run per mode, all modes in ONE process, same seed, sampler and schedule.
 
-Speed does not depend on weight values, so no real weights are needed. For each model it measures
-the per-step time of dense steps (unpatched model) and of the node's dense warm-up and sparse steps
-(patched model, Triton backend), peak GPU memory of both runs, and a breakdown of one sparse step
-(profiler: band attention, head profiling, K/V head-order gather, text rows, everything else).
-Whole 50-step runs are COMPUTED from the measured step times (a full run does not fit the device
-limits) and labelled so.
+Speed does not depend on weight values, so no real weights are needed.  Modes (--modes):
+  dense          the unpatched model (ComfyUI's default attention: SDPA)
+  sage           the unpatched model with ComfyUI's SageAttention function for every attention call
+                 (SageAttention 1.0.6; skipped with a note if ``sageattention`` is not importable)
+  svg            the SVG node at its defaults (sparsity 0.75, 1 dense leading block, Triton, bf16),
+                 with the SVG authors' dense warm-up (Wan 20% of the steps, HunyuanVideo 10%)
+  svg-fp8        the same with the node's attention_precision = --fp8-precision (fp8: q, K, P, V in
+                 e4m3; fp8-pv: only P and V) for the sparse steps' band attention
+  svg-fp8-all    svg-fp8 with the node's fp8_dense_steps: FP8 dense attention in the dense steps too
+                 (warm-up steps and the dense leading block: the video's self-attention; others SDPA)
+Each run has --steps steps; its per-step times come from the sampler's step callback after a
+``torch.cuda.synchronize()``.  Step statistics: the first step of each kind (the first dense step of
+a run, the first sparse step, which carries the Triton JIT compile) is reported apart; min and median
+over the remaining steps of that kind (>= 3 when the run is long enough).  The whole-run time is the
+measured sum.  The 50-step figures beside it are COMPUTED from the step medians and labelled so.
+Peak memory: ``torch.cuda.max_memory_allocated()`` over each run, against the dense run.
 
-Run on the GPU machine (the ComfyUI tree and its missing pure-python deps carried along):
-    python3 bench/e2e_bench.py --comfyui .host/comfyui --out $OUT/e2e.json
-CPU smoke test of the code path (tiny sizes, reference backend):
-    python bench/e2e_bench.py --comfyui .host/comfyui --tiny
+Run on the GPU machine (the ComfyUI 0.3.75 tree from .host/comfyui and the wheels in .whl carried):
+    python3 bench/e2e_bench.py --comfyui .host/comfyui --models wan2.1-1.3b-480p --steps 50 --out $OUT/e2e.json
+    python3 bench/e2e_bench.py --comfyui .host/comfyui --models wan2.1-14b-720p --steps 5 --out $OUT/e2e14.json
+CPU smoke test of the code path (tiny sizes, reference backend: FP8 modes as the exact emulation, no Sage):
+    python bench/e2e_bench.py --comfyui .host/comfyui --tiny --steps 4
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -59,7 +72,8 @@ TINY = {
                          official_warmup=0.1),
 }
 KERNEL_GROUPS = (("band attention", ("band",)), ("head profiling", ("profile", "_prof")),
-                 ("K/V head-order gather", ("gather",)), ("text rows", ("global",)))
+                 ("K/V head-order gather / pack", ("gather", "pack")), ("text rows", ("global",)))
+MODES = ("dense", "sage", "svg", "svg-fp8", "svg-fp8-all")
 
 
 def import_comfy(path: str, cpu: bool):
@@ -79,7 +93,8 @@ def import_comfy(path: str, cpu: bool):
     pack = importlib.util.module_from_spec(spec)
     sys.modules["svg_pack"] = pack
     spec.loader.exec_module(pack)
-    return comfy
+    importlib.import_module("svg_pack.kernels")
+    return comfy, pack
 
 
 def build(comfy, spec, device, dtype):
@@ -144,73 +159,183 @@ def breakdown(comfy, model, spec, device):
     return groups
 
 
-def run_model(comfy, name, spec, args, device, dtype):
+def step_stats(times):
+    """{"first", "rest", "min", "median", "n"}: the first step apart, min / median over the rest."""
+    if not times:
+        return None
+    rest = times[1:]
+    out = {"first": times[0], "n": len(times)}
+    if rest:
+        out.update(rest=rest, min=min(rest), median=statistics.median(rest))
+    else:
+        out.update(rest=[], min=times[0], median=times[0], note="a single step: no steps after the first")
+    return out
+
+
+def sage_override():
+    """ComfyUI's own SageAttention function (comfy.ldm.modules.attention.attention_sage) for every call."""
+    import comfy.ldm.modules.attention as attn
+    if not getattr(attn, "SAGE_ATTENTION_IS_AVAILABLE", False):
+        return None, "sageattention is not importable (carry its wheel: see docs/benchmarks.md)"
+    import sageattention
+    version = getattr(sageattention, "__version__", None)
+    if version is None:
+        try:
+            from importlib.metadata import version as dist_version
+            version = dist_version("sageattention")
+        except Exception:  # noqa: BLE001 - only for the label
+            version = "?"
+
+    def override(func, q, k, v, heads, **kwargs):
+        return attn.attention_sage(q, k, v, heads, **kwargs)
+
+    return override, f"sageattention {version}"
+
+
+def run_mode(comfy, pack, base, spec, mode, args, device):
     from svg_pack.nodes.apply import apply_svg
     from svg_pack.svg_attention import SVGConfig
 
-    result = {"model": name, "latent": list(spec["latent"]), "cfg": spec["cfg"]}
+    backend = "reference" if device.type == "cpu" else "triton"
+    result = {"mode": mode}
+    model = base
+    warmup = spec["official_warmup"]
+    if mode == "sage":
+        override, why = sage_override()
+        result["note"] = why
+        if override is None:
+            return result
+        model = base.clone()
+        model.model_options.setdefault("transformer_options", {})["optimized_attention_override"] = override
+    elif mode.startswith("svg"):
+        fp8 = mode in ("svg-fp8", "svg-fp8-all")
+        if fp8 and device.type == "cuda":
+            ok, why = pack.kernels.fp8_support(device)
+            if not ok:
+                result["note"] = f"skipped: {why}"
+                return result
+        config = SVGConfig(sparsity=args.sparsity, dense_warmup=warmup, dense_blocks=1, backend=backend,
+                           attention_precision=args.fp8_precision if fp8 else "bf16",
+                           fp8_dense_steps=mode == "svg-fp8-all")
+        model = apply_svg(base, config)
+        result["dense_warmup"] = warmup
+        result["fp8_precision"] = args.fp8_precision if fp8 else None
+        result["fp8_steps"] = {"svg-fp8": "sparse steps",
+                               "svg-fp8-all": "all steps (dense steps: the video's self-attention)"}.get(mode, "none")
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    times, _ = sample(comfy, model, spec, args.steps, device)
+    result["total_s"] = time.perf_counter() - t0
+    result["step_s"] = times
+    result["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
+    if mode.startswith("svg"):
+        steps = len(times)
+        dense_steps = int(warmup * steps + 0.5)
+        result["warmup_steps"] = step_stats(times[:dense_steps])
+        result["sparse_steps"] = step_stats(times[dense_steps:])
+        report = model.model_options["transformer_options"]["svg_sparse_attention"].reports.last
+        result["svg_summary"] = report.summary
+    else:
+        result["dense_steps"] = step_stats(times)
+    return result
+
+
+def computed_50(result, dense_median, spec):
+    """50 steps computed from step medians: dense steps at the dense run's median (the SVG runs'
+    bf16 dense steps run the same kernels), FP8 dense steps at the run's own warm-up median."""
+    total, warm = 50, round(spec["official_warmup"] * 50)
+    if result["mode"] in ("dense", "sage"):
+        return {"label": "computed: 50 x median step", "s": 50 * result["dense_steps"]["median"]}
+    warm_step = dense_median
+    how = "dense run's median step"
+    if result["mode"] == "svg-fp8-all" and result.get("warmup_steps"):
+        warm_step = result["warmup_steps"]["median"]
+        how = "this run's median FP8 dense step" + ("" if result["warmup_steps"]["rest"] else " (its first step: JIT included)")
+    return {"label": f"computed: {warm} warm-up steps at the {how} + {total - warm} sparse steps at the median "
+                     f"sparse step (first sparse step excluded)",
+            "s": warm * warm_step + (total - warm) * result["sparse_steps"]["median"]}
+
+
+def run_model(comfy, pack, name, spec, args, device, dtype):
+    result = {"model": name, "latent": list(spec["latent"]), "cfg": spec["cfg"], "steps": args.steps,
+              "official_warmup": spec["official_warmup"], "modes": []}
     t0 = time.perf_counter()
     base = build(comfy, spec, device, dtype)
     result["build_s"] = time.perf_counter() - t0
-    backend = "reference" if device.type == "cpu" else "triton"
-
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    dense_times, dense_out = sample(comfy, base, spec, args.dense_steps, device)
-    result["dense_step_s"] = dense_times
-    result["dense_peak_gib"] = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
-
-    # patched: one dense warm-up step, then sparse steps; the first sparse step carries the JIT compile
-    steps = 1 + args.sparse_steps
-    config = SVGConfig(sparsity=args.sparsity, dense_warmup=1.0 / steps, dense_blocks=1, backend=backend)
-    patched = apply_svg(base, config)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    times, _ = sample(comfy, patched, spec, steps, device)
-    result["svg_warmup_step_s"] = times[0]
-    result["svg_first_sparse_step_s"] = times[1]
-    result["svg_sparse_step_s"] = times[2:] if len(times) > 2 else times[1:]
-    result["svg_peak_gib"] = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
-    report = patched.model_options["transformer_options"]["svg_sparse_attention"].reports.last
-    result["svg_summary"] = report.summary
-
-    dense = sorted(dense_times)[len(dense_times) // 2]
-    sparse = sorted(result["svg_sparse_step_s"])[len(result["svg_sparse_step_s"]) // 2]
-    result["step_speedup"] = dense / sparse
-    total_steps, warm = 50, round(spec["official_warmup"] * 50)
-    result["computed_50_steps"] = {
-        "label": "computed from measured step times, not a measured 50-step run",
-        "dense_warmup": spec["official_warmup"], "dense_s": 50 * dense,
-        "svg_s": warm * result["svg_warmup_step_s"] + (total_steps - warm) * sparse,
-    }
-    result["computed_50_steps"]["speedup"] = result["computed_50_steps"]["dense_s"] / result["computed_50_steps"]["svg_s"]
-    if result["dense_peak_gib"]:
-        result["memory_ratio"] = result["svg_peak_gib"] / result["dense_peak_gib"]
-    if args.breakdown and name in args.breakdown:
-        every_step = apply_svg(base, SVGConfig(sparsity=args.sparsity, dense_warmup=0.0, dense_blocks=1, backend=backend))
+    for mode in args.modes:
+        print(f"-- {name}: {mode} ({args.steps} steps)", flush=True)
+        r = run_mode(comfy, pack, base, spec, mode, args, device)
+        result["modes"].append(r)
+        print(json.dumps({k: v for k, v in r.items() if k != "svg_summary"}, default=str), flush=True)
+    by = {r["mode"]: r for r in result["modes"] if "step_s" in r}
+    dense = by.get("dense")
+    if dense:
+        dmed = dense["dense_steps"]["median"]
+        for r in by.values():
+            r["computed_50_steps"] = computed_50(r, dmed, spec)
+            r["speedup_measured_run"] = dense["total_s"] / r["total_s"]
+            r["speedup_computed_50"] = 50 * dmed / r["computed_50_steps"]["s"]
+            if r.get("sparse_steps"):
+                r["sparse_step_speedup"] = dmed / r["sparse_steps"]["median"]
+            if dense.get("peak_gib") and r.get("peak_gib"):
+                r["memory_ratio"] = r["peak_gib"] / dense["peak_gib"]
+    if args.breakdown and name in args.breakdown and device.type == "cuda":
+        from svg_pack.nodes.apply import apply_svg
+        from svg_pack.svg_attention import SVGConfig
+        every_step = apply_svg(base, SVGConfig(sparsity=args.sparsity, dense_warmup=0.0, dense_blocks=1,
+                                               backend="triton"))
         result["sparse_step_breakdown_s"] = breakdown(comfy, every_step, spec, device)
-    del base, patched
+        if pack.kernels.fp8_support(device)[0]:
+            every_step = apply_svg(base, SVGConfig(sparsity=args.sparsity, dense_warmup=0.0, dense_blocks=1,
+                                                   backend="triton", attention_precision=args.fp8_precision))
+            result["fp8_sparse_step_breakdown_s"] = breakdown(comfy, every_step, spec, device)
+    del base
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return result
+
+
+def print_tables(results):
+    print("\nmodel | mode | steps | measured run s (vs dense) | first step s | dense step s min/median | "
+          "first sparse step s | sparse step s min/median (vs dense) | computed 50 steps s (vs dense) | peak GiB (vs dense)")
+    for run in results["runs"]:
+        for r in run["modes"]:
+            if "step_s" not in r:
+                print(f"{run['model']} | {r['mode']} | - | {r.get('note', '')}")
+                continue
+            d = r.get("dense_steps") or r.get("warmup_steps")
+            sp = r.get("sparse_steps")
+            c = r.get("computed_50_steps", {})
+            mem = r.get("peak_gib")
+            print(f"{run['model']} | {r['mode']} | {len(r['step_s'])} | {r['total_s']:.1f} "
+                  f"({r.get('speedup_measured_run', float('nan')):.2f}x) | {r['step_s'][0]:.2f} | "
+                  + (f"{d['min']:.2f}/{d['median']:.2f}" if d else "-") + " | "
+                  + (f"{sp['first']:.2f} | {sp['min']:.2f}/{sp['median']:.2f} ({r.get('sparse_step_speedup', float('nan')):.2f}x)"
+                     if sp else "- | -") + " | "
+                  + (f"{c['s']:.0f} ({r.get('speedup_computed_50', float('nan')):.2f}x)" if c else "-") + " | "
+                  + (f"{mem:.3f} ({r.get('memory_ratio', float('nan')):.3f})" if mem else "-"))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--comfyui", required=True, help="a ComfyUI 0.3.75 tree")
     parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--modes", nargs="*", default=list(MODES), choices=MODES)
     parser.add_argument("--tiny", action="store_true", help="tiny sizes on the CPU: a smoke test of the code path")
     parser.add_argument("--sparsity", type=float, default=0.75)
-    parser.add_argument("--dense-steps", type=int, default=2)
-    parser.add_argument("--sparse-steps", type=int, default=3)
-    parser.add_argument("--breakdown", nargs="*", default=["wan2.1-14b-720p", "wan-tiny"])
+    parser.add_argument("--steps", type=int, default=10, help="sampling steps of every run")
+    parser.add_argument("--breakdown", nargs="*", default=[])
+    parser.add_argument("--fp8-precision", default="fp8", choices=("fp8", "fp8-pv"),
+                        help="svg-fp8 modes: q, K, P, V in e4m3 (fp8) or only P and V (fp8-pv)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
     cuda = torch.cuda.is_available() and not args.tiny
     device = torch.device("cuda" if cuda else "cpu")
     dtype = torch.bfloat16 if cuda else torch.float32
-    comfy = import_comfy(args.comfyui, cpu=not cuda)
+    comfy, pack = import_comfy(args.comfyui, cpu=not cuda)
     table = TINY if args.tiny else MODELS
     names = args.models or list(table)
     env = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if cuda else "cpu"}
@@ -219,19 +344,13 @@ def main():
         env["triton"] = triton.__version__
     except ImportError:
         env["triton"] = None
-    results = {"env": env, "sparsity": args.sparsity, "runs": []}
+    results = {"env": env, "sparsity": args.sparsity, "steps": args.steps, "runs": []}
     for name in names:
         print(f"== {name}", flush=True)
-        result = run_model(comfy, name, table[name], args, device, dtype)
-        results["runs"].append(result)
-        print(json.dumps(result, indent=1, default=str), flush=True)
+        results["runs"].append(run_model(comfy, pack, name, table[name], args, device, dtype))
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=1, default=str))
-    print("\nmodel | dense step s | svg sparse step s | step speedup | 50 steps dense/svg s (computed) | speedup | peak GiB dense/svg")
-    for r in results["runs"]:
-        c = r["computed_50_steps"]
-        print(f"{r['model']} | {min(r['dense_step_s']):.2f} | {min(r['svg_sparse_step_s']):.2f} | {r['step_speedup']:.2f}x | "
-              f"{c['dense_s']:.0f}/{c['svg_s']:.0f} | {c['speedup']:.2f}x | {r['dense_peak_gib']}/{r['svg_peak_gib']}")
+    print_tables(results)
 
 
 if __name__ == "__main__":

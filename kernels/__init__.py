@@ -10,14 +10,22 @@
   layout; :func:`kmeans_assign` / :func:`kmeans_update` - its k-means steps; :func:`permute_rows` -
   keys / values copied into cluster order (torch references in ``svg_attention/clustering.py`` and
   ``svg_attention/semantic.py``).
+* :func:`packed_band_attention` / :func:`fp8_band_attention` - the same band attention through
+  packed head-ordered K/V copies, in the input dtype or in FP8 (e4m3, compute capability 8.9 / 9.0:
+  :func:`fp8_support`); :func:`fp8_dense_attention` - dense attention in FP8 (the band kernel with a
+  full band); :func:`fp8_ops` - both as backend ops, kernels or their torch emulation.
 * :func:`triton_support` - whether the Triton path can run for a device / dtype / head_dim.
 
 Importing this package never needs Triton or CUDA: Triton is imported lazily on the first
 kernel launch.  The plain-torch definitions the kernels reproduce, and are tested against, are
 the one copy in ``svg_attention.reference`` (``band_attention_reference``, ``profile_reference``,
-``global_rows_dense``); the launchers' input checks are in :mod:`kernels.checks`.
+``global_rows_dense``); the FP8 path's one reference is its exact emulation in
+:mod:`kernels.fp8_emulation` (the quantisation, beside the kernel; it reuses svg_attention's head
+order and global-rows reference).  The launchers' input checks are in :mod:`kernels.checks`.
 """
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -25,6 +33,8 @@ from ._jit import interpret_requested
 from .band_attention import band_attention, band_config
 from .checks import DTYPES, HEAD_DIMS, INTERPRETER_DTYPES
 from .kmeans import cluster_key_logits, kmeans_assign, kmeans_update, permute_rows, permute_rows_reference
+from .fp8_emulation import fp8_band_attention_emulation, fp8_dense_attention_emulation
+from .packed_attention import fp8_band_attention, fp8_dense_attention, fp8_support, packed_band_attention
 from .profile import global_rows_attention, profile_errors
 from .semantic_attention import semantic_attention
 
@@ -45,6 +55,17 @@ __all__ = [
     "semantic_attention",
     "svg2_attention",
     "svg2_key_logits",
+    "packed_band_attention",
+    "fp8_band_attention",
+    "fp8_dense_attention",
+    "fp8_band_attention_emulation",
+    "fp8_dense_attention_emulation",
+    "fp8_support",
+    "fp8_ops",
+    "svg_fp8_band_attention",
+    "svg_fp8_dense",
+    "svg_fp8_band_emulation",
+    "svg_fp8_dense_emulation",
 ]
 
 
@@ -94,6 +115,53 @@ def svg2_attention(q, k, v, layout, q_clusters, k_clusters, keep, key_bias=None,
 def svg2_key_logits(q_clusters, k_clusters, keys, scale):
     """cluster_key_logits with the signature of svg_attention.semantic.centroid_key_logits."""
     return cluster_key_logits(q_clusters.centroids, keys, k_clusters.perm, k_clusters.offsets, scale)
+
+
+# ---- FP8 ops: the same band op, and a whole-call "dense" op (q, k, v, layout, key_bias=None, scale=None,
+# ---- out=None -> out with all rows written), as the kernel or as its torch emulation (fp8_emulation.py)
+def svg_fp8_band_attention(q, k, v, layout, width, block_size, orders, key_bias=None, scale=None, out=None,
+                           precision="fp8"):
+    """packed_band_attention in FP8 with svg_attention's band signature (the FP8 backend's band op);
+    precision "fp8" (q, K, P, V in e4m3) or "fp8-pv" (only P and V)."""
+    return packed_band_attention(q, k, v, orders, video_start=layout.video_start, num_frames=layout.num_frames,
+                                 frame_tokens=layout.frame_tokens, band_width=width, block_size=block_size,
+                                 key_bias=key_bias, scale=scale, out=out, precision=precision)
+
+
+def svg_fp8_dense(q, k, v, layout, key_bias=None, scale=None, out=None, precision="fp8"):
+    """fp8_dense_attention for a whole call: the video rows in FP8, the global rows dense in the
+    input dtype.  All rows written."""
+    return fp8_dense_attention(q, k, v, video_start=layout.video_start, num_frames=layout.num_frames,
+                               frame_tokens=layout.frame_tokens, key_bias=key_bias, scale=scale, out=out,
+                               precision=precision)
+
+
+def svg_fp8_band_emulation(q, k, v, layout, width, block_size, orders, key_bias=None, scale=None, out=None,
+                           precision="fp8"):
+    """svg_fp8_band_attention's result in torch (any device): the exact quantisation of the kernel at
+    its default tiles."""
+    return fp8_band_attention_emulation(q, k, v, orders, video_start=layout.video_start,
+                                        num_frames=layout.num_frames, frame_tokens=layout.frame_tokens,
+                                        band_width=width, block_size=block_size, key_bias=key_bias, scale=scale,
+                                        out=out, qk8=precision == "fp8")
+
+
+def svg_fp8_dense_emulation(q, k, v, layout, key_bias=None, scale=None, out=None, precision="fp8"):
+    """svg_fp8_dense's result in torch (any device)."""
+    return fp8_dense_attention_emulation(q, k, v, video_start=layout.video_start, num_frames=layout.num_frames,
+                                         frame_tokens=layout.frame_tokens, key_bias=key_bias, scale=scale,
+                                         out=out, qk8=precision == "fp8")
+
+
+def fp8_ops(precision: str, emulated: bool) -> dict:
+    """The FP8 ops of a backend: {"band_attention", "dense"} at ``precision`` ("fp8" or "fp8-pv"),
+    the Triton kernels or (``emulated``) their torch emulation."""
+    if precision not in ("fp8", "fp8-pv"):
+        raise ValueError(f"FP8 precision must be 'fp8' or 'fp8-pv'; got {precision!r}")
+    band, dense = (svg_fp8_band_emulation, svg_fp8_dense_emulation) if emulated else \
+        (svg_fp8_band_attention, svg_fp8_dense)
+    return {"band_attention": functools.partial(band, precision=precision),
+            "dense": functools.partial(dense, precision=precision)}
 
 
 _TRITON_STATE = None

@@ -160,7 +160,8 @@ def band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, temporal, 
         scale: softmax scale, default 1/sqrt(D).
         out: optional [B, H, N, D] output (any strides, last dim contiguous); only video rows
             are written.
-        config: optional override of BLOCK_M / BLOCK_N / num_warps / num_stages / TMA / WS.
+        config: optional override of BLOCK_M / BLOCK_N / num_warps / num_stages / TMA / WS;
+            KERNEL="packed" runs kernels.packed_band_attention instead (its keys then apply).
             TMA=True (default on Hopper when the strides allow it) copies the video K/V of every
             head into head order first (extra memory 2 x B*H*V*D elements, <= 2/3 of q+k+v) and
             loads the band tiles through tensor descriptors; TMA=False gathers in the loads
@@ -182,6 +183,11 @@ def band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, temporal, 
     w = min(w, nb)  # wider bands change nothing; keeps int32 arithmetic small
     scale = 1.0 / math.sqrt(D) if scale is None else float(scale)
     cfg = band_config(D, BS, interp, config)
+    if cfg.get("KERNEL") == "packed":   # the packed-copy kernel variant (kernels/packed_attention.py)
+        from .packed_attention import PACKED_CONFIG_KEYS, packed_band_attention
+        return packed_band_attention(q, k, v, temporal, video_start=video_start, num_frames=F, frame_tokens=P,
+                                     band_width=w, block_size=BS, key_bias=key_bias, scale=scale, out=out,
+                                     config={key: val for key, val in cfg.items() if key in PACKED_CONFIG_KEYS})
     BLOCK_M, BLOCK_N = cfg["BLOCK_M"], cfg["BLOCK_N"]
     order = _tile_order(V, BS, BLOCK_M, w, q.device)
     temp_i = temporal.to(device=q.device, dtype=torch.int8).contiguous()

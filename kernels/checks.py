@@ -11,6 +11,7 @@ import torch
 HEAD_DIMS = (64, 128)
 DTYPES = (torch.float16, torch.bfloat16)
 INTERPRETER_DTYPES = DTYPES + (torch.float32,)   # Triton's interpreter (CPU tests) also runs fp32
+FP8_CAPABILITIES = ((8, 9), (9, 0))              # FP8 (e4m3) attention: Ada, Hopper (packed_attention.fp8_support)
 
 
 def check_layout(q, k, v, video_start, num_frames, frame_tokens, block_size, band_width):

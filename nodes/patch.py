@@ -26,6 +26,7 @@ from comfy.model_management import InterruptProcessingException
 from ..svg_attention import SVGConfig, get_pattern, sparse_attention
 from ..svg_attention.backends import resolve_backend
 from ..svg_attention.report import batch_conditions, latent_fingerprint
+from ..svg_attention.speed_floor import sparse_pays
 
 PATCH_KEY = "svg_sparse_attention"
 RUN_KEY = "svg_sparse_attention_run"
@@ -110,6 +111,11 @@ class SVGRun:
         self.backend_names = set()
         self.ended = None        # set by the OUTER_SAMPLE wrapper: "interrupted" or the error
         self.steps_done = 0      # steps the sampler finished (its callback)
+        self.floors = {}
+        config = patch.config
+        if config.fp8_dense_steps and config.precision == "bf16":
+            self.log_once("fp8_dense_steps", f"fp8_dense_steps is on, but attention_precision "
+                                             f"{config.attention_precision!r} runs bf16: dense steps stay ComfyUI's")
 
     @staticmethod
     def _first_sparse_sigma(dense_warmup, sigmas):
@@ -143,7 +149,9 @@ class SVGRun:
     def backend(self, device, dtype, head_dim):
         key = (str(device), dtype, head_dim)
         if key not in self.backends:
-            backend, why = resolve_backend(self.patch.config.backend, device, dtype, head_dim, self.pattern.ops)
+            config = self.patch.config
+            backend, why = resolve_backend(config.backend, device, dtype, head_dim, self.pattern.ops, config.precision,
+                                           emulate=config.attention_precision != "auto")
             self.backends[key] = backend
             self.backend_names.add(backend.name)
             self.log_once(("backend",) + key, f"backend: {why}")
@@ -155,6 +163,17 @@ class SVGRun:
         if plan is None:
             plan = self.plans[layout] = self.pattern.plan(layout, self.patch.config)
         return plan
+
+    def sparse_pays(self, layout, plan, backend, device, head_dim, batch):
+        """(bool, reason): whether a sparse call of this size beats dense (speed_floor.py), asked once per
+        layout, device, head_dim, batch and precision; only for the Triton backends."""
+        if not self.patch.config.speed_floor or not backend.name.startswith("triton"):
+            return True, None
+        key = (layout, str(device), head_dim, batch, backend.precision)
+        if key not in self.floors:
+            self.floors[key] = sparse_pays(device, head_dim, batch, layout.total_tokens, plan.density,
+                                           backend.precision)
+        return self.floors[key]
 
     def note_sparse(self, decision):
         self.sparse_calls += 1
@@ -371,16 +390,44 @@ def _model_call(executor, options, run, args, kwargs):
     else:
         if sigma is not None and sigma > run.sparse_from_sigma:
             dense_reason = f"dense warm-up ({patch.config.dense_warmup:.0%} of the steps)"
+            if patch.config.fp8_dense_steps and patch.config.precision != "bf16":
+                grid = _video_grid(patch, args, kwargs)[0]   # FP8 dense steps: the same verified layout
         else:
-            grid, dense_reason = patch.adapter.grid(args, kwargs)
-            if grid is not None and grid.num_frames < 2:
-                name = getattr(patch.adapter, "name", type(patch.adapter).__name__)
-                dense_reason, grid = f"{name}: a single frame (image) has no temporal structure to exploit", None
+            grid, dense_reason = _video_grid(patch, args, kwargs)
     options[CALL_KEY] = SVGCall(run, dense_reason, grid, step)
     try:
         return executor(*args, **kwargs)
     finally:
         options.pop(CALL_KEY, None)
+
+
+def _video_grid(patch, args, kwargs):
+    """(grid, None) of this model call's video, or (None, why not)."""
+    grid, why = patch.adapter.grid(args, kwargs)
+    if grid is not None and grid.num_frames < 2:
+        name = getattr(patch.adapter, "name", type(patch.adapter).__name__)
+        return None, f"{name}: a single frame (image) has no temporal structure to exploit"
+    return grid, why
+
+
+def _split_heads(q, k, v, heads, skip_reshape):
+    """(qh, kh, vh [B, H, N, D] views, batch, head_dim) of ComfyUI's q, k, v."""
+    if skip_reshape:
+        return q, k, v, q.shape[0], q.shape[-1]
+    batch, tokens, inner = q.shape
+    head_dim = inner // heads
+    qh, kh, vh = (t.view(batch, tokens, heads, head_dim).transpose(1, 2) for t in (q, k, v))
+    return qh, kh, vh, batch, head_dim
+
+
+def _new_out(qh, skip_output_reshape):
+    """(out as ComfyUI returns it, its [B, H, N, D] view to write)."""
+    if skip_output_reshape:
+        out = torch.empty_like(qh, memory_format=torch.contiguous_format)
+        return out, out
+    batch, heads, tokens, head_dim = qh.shape
+    out = torch.empty(batch, tokens, heads, head_dim, dtype=qh.dtype, device=qh.device)
+    return out.view(batch, tokens, heads * head_dim), out.transpose(1, 2)
 
 
 def make_attention_override(previous):
@@ -398,12 +445,27 @@ def make_attention_override(previous):
                 return func(q, k, v, heads, **kw)
             return previous(func, q, k, v, heads, **kw)
 
+        def fp8_dense(reason):
+            """A dense call of the verified video layout (warm-up step or leading block) as the FP8
+            backend's "dense" op when the run resolves to one; ComfyUI's attention otherwise."""
+            key_bias, why = call.key_bias(mask, layout, tokens)
+            qh, kh, vh, _, head_dim = _split_heads(q, k, v, heads, skip_reshape)
+            if why is not None or kh.dtype != qh.dtype or vh.dtype != qh.dtype:
+                return dense(reason)
+            backend = call.run.backend(q.device, q.dtype, head_dim)
+            if "dense" not in backend.ops:
+                return dense(reason)
+            out, out_view = _new_out(qh, skip_output_reshape)
+            backend["dense"](qh, kh, vh, layout, key_bias=key_bias, scale=kwargs.get("scale"), out=out_view)
+            call.run.note_dense(f"{reason}, as {backend.precision} dense attention ({backend.name})")
+            return out
+
         q, k, v = _tensor(q), _tensor(k), _tensor(v)
         options = kwargs.get("transformer_options") or {}
         call = options.get(CALL_KEY)
         if call is None:
             return dense()
-        if call.dense_reason is not None:
+        if call.dense_reason is not None and call.grid is None:
             return dense(call.dense_reason)
         token_axis = 2 if skip_reshape else 1
         tokens = q.shape[token_axis]
@@ -422,9 +484,12 @@ def make_attention_override(previous):
         run = call.run
         config = run.patch.config
         conditions = (q.shape[0], options.get("cond_or_uncond"))   # resolved per batch entry at the end
+        if call.dense_reason is not None:      # a warm-up step with FP8 dense steps asked for
+            return fp8_dense(call.dense_reason)
         if block < config.dense_blocks:
             run.records.append((call.step, block, None, None, conditions))
-            return dense(f"leading block kept dense (dense_blocks={config.dense_blocks})")
+            reason = f"leading block kept dense (dense_blocks={config.dense_blocks})"
+            return fp8_dense(reason) if config.fp8_dense_steps else dense(reason)
         key_bias, why = call.key_bias(mask, layout, tokens)
         if why is not None:
             return dense(why)
@@ -434,22 +499,14 @@ def make_attention_override(previous):
         if plan.dense_reason is not None:
             return dense(plan.dense_reason)
 
-        if skip_reshape:
-            batch, _, _, head_dim = q.shape
-            qh, kh, vh = q, k, v
-        else:
-            batch, _, inner = q.shape
-            head_dim = inner // heads
-            qh, kh, vh = (t.view(batch, tokens, heads, head_dim).transpose(1, 2) for t in (q, k, v))
+        qh, kh, vh, batch, head_dim = _split_heads(q, k, v, heads, skip_reshape)
         if kh.dtype != qh.dtype or vh.dtype != qh.dtype:
             return dense(f"mixed dtypes {q.dtype}/{k.dtype}/{v.dtype}")
         backend = run.backend(q.device, q.dtype, head_dim)
-        if skip_output_reshape:
-            out = torch.empty_like(qh, memory_format=torch.contiguous_format)
-            out_view = out
-        else:
-            out = torch.empty(batch, tokens, heads, head_dim, dtype=q.dtype, device=q.device)
-            out_view = out.transpose(1, 2)
+        pays, why = run.sparse_pays(layout, plan, backend, q.device, head_dim, batch)
+        if not pays:
+            return dense(f"never slower than dense: {why}")
+        out, out_view = _new_out(qh, skip_output_reshape)
         _, decision = sparse_attention(qh, kh, vh, layout, plan, pattern=run.pattern, backend=backend,
                                        generator=run.generator(q.device), key_bias=key_bias,
                                        scale=kwargs.get("scale"), out=out_view, block_index=block,
@@ -459,9 +516,7 @@ def make_attention_override(previous):
         run.records.append((call.step, block, decision.labels, decision.head_density, conditions))
         if config.verbose:
             run.log_once(("layout", layout, plan), f"sparse: {layout}, {plan.describe()}")
-        if skip_output_reshape:
-            return out
-        return out.view(batch, tokens, heads * head_dim)
+        return out
 
     # under torch.compile the override runs eagerly (a graph break at each attention call) instead of
     # being traced: its per-call Python state and the Triton launchers stay out of the compiled graph

@@ -13,12 +13,26 @@ import inspect
 
 from comfy_api.latest import io
 
-from ..svg_attention import BACKENDS, SVGConfig
+from ..svg_attention import ATTENTION_PRECISIONS, BACKENDS, SVGConfig
 from ..svg_attention.config import MAX_CLUSTERS, MAX_WARM_ITERATIONS
 from ..svg_attention.patterns import user_pattern_names
 from .apply import apply_svg
 
 NODE_ID = "SVGSparseAttention"
+
+PRECISION_TOOLTIP = (
+    "Number format of the sparse steps' attention. bf16: the model's own. fp8: q, k, softmax weights and v in "
+    "8-bit floats (e4m3): faster band attention on GPUs with FP8 tensor cores (docs/benchmarks.md), at a cost "
+    "in quality. fp8-pv: only the softmax weights and v in FP8; the scores stay exact, less loss, less gain. "
+    "auto: bf16 (the quality measurement that would justify FP8 by default is in docs/quality.md). FP8 runs "
+    "on CUDA GPUs of compute capability 8.9 or 9.0 (Ada, Hopper); elsewhere bf16, with one log line. The "
+    "profiler that picks each head's pattern stays exact. On the CPU or with backend reference, FP8 runs as "
+    "a slow exact emulation, for checking.")
+FP8_DENSE_TOOLTIP = (
+    "With an FP8 precision: also run the dense steps (the warm-up and the dense leading blocks) as FP8 dense "
+    "attention instead of ComfyUI's, on the video's self-attention only. Faster warm-up (a third of an SVG "
+    "run on Wan-14B), but the steps that lay out the scene lose FP8's precision too. Off by default; "
+    "no effect in bf16.")
 
 
 def _advanced(input_class) -> dict:
@@ -68,9 +82,14 @@ class SVGSparseAttention(io.ComfyNode):
                 io.Boolean.Input("verbose", default=False,
                                  tooltip="Also log each distinct layout, band width and density the patch uses.",
                                  **_advanced(io.Boolean.Input)),
+                # added after the first release: optional, so saved workflows and API prompts without them run
+                io.Combo.Input("attention_precision", options=list(ATTENTION_PRECISIONS), default="auto",
+                               optional=True, tooltip=PRECISION_TOOLTIP, **_advanced(io.Combo.Input)),
+                io.Boolean.Input("fp8_dense_steps", default=False, optional=True, tooltip=FP8_DENSE_TOOLTIP,
+                                 **_advanced(io.Boolean.Input)),
                 io.Combo.Input("pattern", options=list(user_pattern_names()), default="svg",
                                optional=True,
-                             tooltip="svg: each head keeps a band of the same and nearby frames (spatial) or of "
+                               tooltip="svg: each head keeps a band of the same and nearby frames (spatial) or of "
                                        "the same positions across frames (temporal), chosen per call by sampled rows. "
                                        "svg2: each head's queries and keys are grouped by k-means and each query "
                                        "group keeps the key groups that carry its attention (follows motion such "
@@ -78,7 +97,7 @@ class SVGSparseAttention(io.ComfyNode):
                                        "which."),
                 io.Float.Input("svg2_top_p", default=0.0, min=0.0, max=1.0, step=0.01,
                                optional=True,
-                             tooltip="svg2 only. 0: keep as much as svg would at this sparsity (the pairs of "
+                               tooltip="svg2 only. 0: keep as much as svg would at this sparsity (the pairs of "
                                        "highest estimated attention). Above 0: each query group keeps key groups "
                                        "until this share of its attention (SVG2's rule, 0.9 in its paper); the "
                                        "kept amount then follows the video and the report shows it.",
@@ -103,11 +122,13 @@ class SVGSparseAttention(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, sparsity, dense_warmup, dense_blocks, sampled_rows=64, backend="auto",
-                profile_seed=0, verbose=False, pattern="svg", svg2_top_p=0.0, svg2_query_clusters=0,
-                svg2_key_clusters=0, svg2_warm_iterations=1) -> io.NodeOutput:
+                profile_seed=0, verbose=False, attention_precision="auto", fp8_dense_steps=False,
+                pattern="svg", svg2_top_p=0.0, svg2_query_clusters=0, svg2_key_clusters=0,
+                svg2_warm_iterations=1) -> io.NodeOutput:
         config = SVGConfig(sparsity=sparsity, dense_warmup=dense_warmup, dense_blocks=dense_blocks,
                            sampled_rows=sampled_rows, backend=backend, profile_seed=profile_seed,
-                           verbose=verbose, pattern=pattern, svg2_top_p=svg2_top_p,
+                           verbose=verbose, attention_precision=attention_precision,
+                           fp8_dense_steps=fp8_dense_steps, pattern=pattern, svg2_top_p=svg2_top_p,
                            svg2_query_clusters=svg2_query_clusters, svg2_key_clusters=svg2_key_clusters,
                            svg2_warm_iterations=svg2_warm_iterations)
         return io.NodeOutput(apply_svg(model, config))

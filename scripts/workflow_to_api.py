@@ -9,9 +9,9 @@ Rules (what the frontend itself does when it queues a prompt):
   (input_order: required, then optional), skipping inputs that are link-only types (MODEL,
   LATENT, ...). An INT input with `control_after_generate` (KSampler's seed, RandomNoise's
   noise_seed, ...) is followed by one extra value ("randomize"/"fixed"/...) that is not an input.
-  A dict widgets_values maps names to values. Trailing optional widgets missing from a list (inputs
-  a node gained after the workflow was saved) are left out: the server applies their defaults, as
-  the frontend fills its new widgets with their defaults.
+  A dict widgets_values maps names to values. A workflow saved before a node gained optional inputs
+  (fewer values than widgets) gets their defaults, as the frontend keeps a widget's default when
+  widgets_values has no entry for it.
 - A widget that was converted to an input and is linked takes the link instead of its value.
 - links are [id, from_node, from_slot, to_node, to_slot, type]; an input refers to a link id.
 - Note / MarkdownNote (and other frontend-only nodes without a backend class: PrimitiveNode
@@ -36,7 +36,8 @@ class ConversionError(ValueError):
 
 
 def _input_specs(info: dict) -> list:
-    """[(name, type, options)] in widget order: required then optional."""
+    """[(name, type, options)] in widget order: required then optional (``options["_optional"]``
+    True for the optional ones)."""
     spec = info.get("input", {})
     order = info.get("input_order") or {k: list(spec.get(k, {})) for k in ("required", "optional")}
     out = []
@@ -47,7 +48,7 @@ def _input_specs(info: dict) -> list:
                 continue
             typ = entry[0]
             opts = entry[1] if len(entry) > 1 and isinstance(entry[1], dict) else {}
-            out.append((name, typ, opts))
+            out.append((name, typ, {**opts, "_optional": section == "optional"}))
     return out
 
 
@@ -111,7 +112,6 @@ def ui_to_api(workflow: dict, object_info: dict) -> dict:
         ui_inputs = {i["name"]: i for i in node.get("inputs", [])}
         values = node.get("widgets_values")
         inputs = {}
-        optional = set(info.get("input_order", {}).get("optional", info.get("input", {}).get("optional", {})))
 
         if isinstance(values, dict):
             widget_values = dict(values)
@@ -121,9 +121,10 @@ def ui_to_api(workflow: dict, object_info: dict) -> dict:
             for name, typ, opts in specs:
                 if not _is_widget(typ, opts):
                     continue
+                if pos >= len(values) and opts["_optional"] and "default" in opts:
+                    widget_values[name] = opts["default"]   # saved before the input existed: its default
+                    continue
                 if pos >= len(values):
-                    if name in optional:   # a widget added after the workflow was saved: the server's default
-                        continue
                     raise ConversionError(
                         f"node {nid} ({ntype}): widgets_values has {len(values)} entries, "
                         f"too few for widget {name!r}")

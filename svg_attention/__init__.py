@@ -4,9 +4,9 @@ references, backends, the attention orchestrator and the run report.
 Importable without ComfyUI. The Triton kernels live in the sibling package ``kernels``.
 """
 from .attention import sample_rows, sparse_attention
-from .backends import REFERENCE_OPS, Backend, reference_backend, resolve_backend
+from .backends import PRECISIONS, REFERENCE_OPS, Backend, reference_backend, resolve_backend
 from .budget import band_density, closest_width, kept_pairs
-from .config import BACKENDS, SVGConfig
+from .config import ATTENTION_PRECISIONS, BACKENDS, SVGConfig
 from .layout import (FRAME_MAJOR, HEAD_ORDERS, POSITION_MAJOR, VideoLayout, global_token_index, head_order,
                      spatial_from_temporal, temporal_from_spatial)
 from .patterns import (AttendContext, BandPlan, Pattern, PatternDecision, PatternPlan, get_pattern, label_heads,
@@ -14,7 +14,7 @@ from .patterns import (AttendContext, BandPlan, Pattern, PatternDecision, Patter
 from .reference import band_attention_reference, global_rows_dense, pattern_keep, profile_reference
 
 __all__ = [
-    "BACKENDS", "FRAME_MAJOR", "HEAD_ORDERS", "POSITION_MAJOR", "REFERENCE_OPS", "AttendContext", "Backend",
+    "ATTENTION_PRECISIONS", "BACKENDS", "FRAME_MAJOR", "PRECISIONS", "HEAD_ORDERS", "POSITION_MAJOR", "REFERENCE_OPS", "AttendContext", "Backend",
     "BandPlan", "Pattern", "PatternDecision", "PatternPlan", "SVGConfig", "VideoLayout",
     "band_attention_reference", "band_density", "closest_width", "get_pattern", "global_rows_dense",
     "global_token_index", "head_order", "kept_pairs", "label_heads", "pattern_keep", "pattern_names",

@@ -19,8 +19,25 @@ An op is a callable with the signature of its torch reference in ``REFERENCE_OPS
                       through the kept keys, "packed" or "ranges": the math is the same)
 
 The reference backend has every op. ``resolve_backend`` picks, per (requested backend, device, dtype,
-head_dim, ops a pattern needs), the Triton kernels' op where they run, the reference's otherwise,
-and says why in one sentence (the node logs it once per run and device).
+head_dim, ops a pattern needs, attention precision), the Triton kernels' op where they run, the
+reference's otherwise, and says why in one sentence (the node logs it once per run and device).
+
+Precision (``PRECISIONS``; SVGConfig.attention_precision resolved): "bf16" computes in the model's
+dtype. "fp8" (q, K, P, V in e4m3) and "fp8-pv" (only P and V) swap the "band_attention" op for the
+FP8 one and add the op
+
+    "dense"           (q, k, v, layout, key_bias=None, scale=None, out=None) -> out with every row
+                      written: the whole call dense at that precision (video rows in FP8, global rows
+                      exact), for the dense steps when the user asks for FP8 there too
+
+- on the Triton backend where ``kernels.fp8_support(device)`` (compute capability 8.9 / 9.0): the FP8
+  kernels; on other GPUs bf16, and the reason says so;
+- on the reference backend off CUDA (CPU tests and quality runs) or when the reference is requested:
+  the FP8 kernels' exact torch emulation (kernels/fp8_emulation.py), so results check the quantisation;
+  on a CUDA GPU where the kernels cannot run: bf16 (the emulation is for checking, not for speed);
+- with ``emulate=False`` (the node's "auto" precision) never the emulation: FP8 only where its kernels
+  run, bf16 elsewhere.
+The profiler ("profile") and the global rows stay exact in every precision.
 """
 from __future__ import annotations
 
@@ -41,6 +58,8 @@ def _svg2_attention_reference(q, k, v, layout, q_clusters, k_clusters, keep, key
                                         scale=scale, out=out)
 
 
+PRECISIONS = ("bf16", "fp8", "fp8-pv")
+
 REFERENCE_OPS = MappingProxyType({
     "profile": profile_reference,
     "band_attention": band_attention_reference,
@@ -54,10 +73,11 @@ REFERENCE_OPS = MappingProxyType({
 
 @dataclass(frozen=True, eq=False)
 class Backend:
-    """A name (what the run summary reports) and its ops by name."""
+    """A name (what the run summary reports), its ops by name and the precision of its attention ops."""
 
     name: str
     ops: Mapping[str, Callable] = field(repr=False)
+    precision: str = "bf16"
 
     def __getitem__(self, op: str) -> Callable:
         try:
@@ -106,12 +126,24 @@ def triton_backend() -> Backend:
     }))
 
 
-def resolve_backend(requested: str, device, dtype, head_dim: int, ops):
-    """(backend, why) for a requested name ("auto", "triton", "reference") and the ops a pattern
-    calls. Ops the kernels lack come from the reference (a backend named "triton+reference")."""
+def resolve_backend(requested: str, device, dtype, head_dim: int, ops, precision: str = "bf16",
+                    emulate: bool = True):
+    """(backend, why) for a requested name ("auto", "triton", "reference"), the ops a pattern calls and
+    the attention precision (``PRECISIONS``). Ops the kernels lack come from the reference (a backend
+    named "triton+reference"); FP8 backends are named "<backend>-<precision>"; ``emulate`` False: FP8
+    only as the kernels, never as the reference's emulation (module docstring)."""
     unknown = [op for op in ops if op not in REFERENCE_OPS]
     if unknown:
         raise ValueError(f"no reference for the op(s) {unknown}: every op needs one in backends.REFERENCE_OPS")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    backend, why = _resolve_bf16(requested, device, dtype, head_dim, ops)
+    if precision == "bf16":
+        return backend, why
+    return _with_precision(backend, why, requested, device, precision, emulate)
+
+
+def _resolve_bf16(requested, device, dtype, head_dim, ops):
     if requested == "reference":
         return reference_backend, "reference backend requested"
     backend, reason = triton_backend_or_reason(device.type, device.index, dtype, head_dim)
@@ -125,3 +157,26 @@ def resolve_backend(requested: str, device, dtype, head_dim: int, ops):
     mixed = {op: backend.ops.get(op, REFERENCE_OPS[op]) for op in ops}
     return (Backend("triton+reference", MappingProxyType(mixed)),
             f"Triton kernels on {device}, the reference for {', '.join(missing)} (no kernel yet)")
+
+
+def _with_precision(backend: Backend, why: str, requested: str, device, precision: str, emulate: bool):
+    """``backend`` with the FP8 "band_attention" and "dense" ops of ``precision``, or itself (bf16) with
+    the reason appended."""
+    try:
+        from .. import kernels
+    except ImportError as error:  # svg_attention imported on its own, outside the pack
+        return backend, f"{why}; {precision} asked, but the kernels package is not importable ({error}): bf16"
+    if backend.name.startswith("triton"):
+        ok, reason = kernels.fp8_support(device)
+        if not ok:
+            return backend, f"{why}; {precision} asked, but {reason}: bf16"
+        emulated, how = False, f"{precision} (e4m3) FP8 kernels"
+    elif not emulate:
+        return backend, f"{why}; auto precision: {precision} only where the FP8 kernels run, so bf16"
+    elif requested == "reference" or device.type != "cuda":
+        emulated, how = True, f"{precision} as the FP8 kernels' exact torch emulation (for checking, not speed)"
+    else:
+        return backend, f"{why}; {precision} asked, but the FP8 kernels cannot run here: bf16"
+    fp8 = kernels.fp8_ops(precision, emulated)
+    return (Backend(f"{backend.name}-{precision}", MappingProxyType({**backend.ops, **fp8}), precision),
+            f"{why}; attention in {how}")

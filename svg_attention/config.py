@@ -7,6 +7,10 @@ from .patterns import pattern_names
 from .patterns.svg2 import KEY_LISTS
 
 BACKENDS = ("auto", "triton", "reference")
+ATTENTION_PRECISIONS = ("auto", "bf16", "fp8", "fp8-pv")
+# What "auto" means: bf16 until a measurement on the bundled model says FP8 keeps quality
+# (docs/quality.md, section 5).
+AUTO_PRECISION = "bf16"
 MAX_CLUSTERS = 4096          # svg2 cluster counts the node accepts
 MAX_WARM_ITERATIONS = 20     # svg2 warm iterations: at most a full clustering's
 
@@ -25,6 +29,14 @@ class SVGConfig:
     verbose:       log every dense decision once per run and per-call details.
     pattern:       the sparsity pattern, by its registered name (svg_attention/patterns): "svg"
                    (spatial / temporal band) or "svg2" (k-means semantic clusters).
+    attention_precision: "auto" (``AUTO_PRECISION``), "bf16" (the model's dtype), "fp8" (q, K, P, V in
+                   e4m3) or "fp8-pv" (only P and V in e4m3): the band attention of the sparse steps;
+                   FP8 where the kernels run it (backends.py), bf16 elsewhere with a log line.
+    fp8_dense_steps: with an FP8 precision, also run the dense steps (warm-up and leading blocks) as
+                   FP8 dense attention over the verified video layout; other calls stay ComfyUI's.
+    speed_floor:   run a sparse call dense where the Triton kernels are measured (or, on an unmeasured
+                   GPU, assumed) slower than dense for its size (speed_floor.py); False: sparse
+                   wherever the pattern allows (tests and benchmarks at small sizes).
     svg2_top_p:    "svg2": 0 keeps the pairs of highest estimated attention up to SVG's density at
                    this sparsity (both patterns compared at one density); in (0, 1] SVG2's rule: each
                    query cluster keeps key clusters until this share of its attention (the density
@@ -45,6 +57,9 @@ class SVGConfig:
     profile_seed: int = 0
     verbose: bool = False
     pattern: str = "svg"
+    attention_precision: str = "auto"
+    fp8_dense_steps: bool = False
+    speed_floor: bool = True
     svg2_top_p: float = 0.0
     svg2_query_clusters: int = 0
     svg2_key_clusters: int = 0
@@ -69,6 +84,12 @@ class SVGConfig:
             problems.append(f"profile_seed must be >= 0, got {self.profile_seed}")
         if self.pattern not in pattern_names():
             problems.append(f"pattern must be one of {pattern_names()}, got {self.pattern!r}")
+        if self.attention_precision not in ATTENTION_PRECISIONS:
+            problems.append(f"attention_precision must be one of {ATTENTION_PRECISIONS}, "
+                            f"got {self.attention_precision!r}")
+        for name in ("fp8_dense_steps", "speed_floor"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not 0.0 <= self.svg2_top_p <= 1.0:
             problems.append(f"svg2_top_p must be in [0, 1] (0: the sparsity's budget), got {self.svg2_top_p}")
         for name in ("svg2_query_clusters", "svg2_key_clusters"):
@@ -80,6 +101,11 @@ class SVGConfig:
             problems.append(f"svg2_key_lists must be one of {KEY_LISTS}, got {self.svg2_key_lists!r}")
         if problems:
             raise ValueError("SVG Sparse Attention: " + "; ".join(problems))
+
+    @property
+    def precision(self) -> str:
+        """The attention precision asked for, "auto" resolved: "bf16", "fp8" or "fp8-pv"."""
+        return AUTO_PRECISION if self.attention_precision == "auto" else self.attention_precision
 
     @property
     def requested_density(self) -> float:

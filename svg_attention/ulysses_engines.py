@@ -81,7 +81,9 @@ class EngineSource:
     def _backend(self, device, dtype, head_dim):
         key = (str(device), dtype, head_dim)
         if key not in self._backends:
-            backend, why = resolve_backend(self.config.backend, device, dtype, head_dim, self.pattern.ops)
+            backend, why = resolve_backend(self.config.backend, device, dtype, head_dim, self.pattern.ops,
+                                           self.config.precision,   # the sparse calls' band; dense stays the engine's
+                                           emulate=self.config.attention_precision != "auto")
             log.info(f"[SVG] Ulysses rank {self.rank}: backend: {why}")
             self._backends[key] = backend
         return self._backends[key]

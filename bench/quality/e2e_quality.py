@@ -63,11 +63,12 @@ DEFAULTS = dict(steps=20, cfg=3.0, sampler="euler", scheduler="simple")
 def shapes_graph(object_info: dict, prompt: str, seed: int, sparsity: float | None, *,
                  steps: int = DEFAULTS["steps"], cfg: float = DEFAULTS["cfg"],
                  sampler: str = DEFAULTS["sampler"], scheduler: str = DEFAULTS["scheduler"],
-                 head_map: bool = False, tag: str = "quality", pattern: str | None = None) -> dict:
+                 head_map: bool = False, tag: str = "quality", precision: str | None = None,
+                 pattern: str | None = None) -> dict:
     """The example workflow as an API graph for the shapes model; ``sparsity=None``: dense (the
     SVG node removed, the sampler's model straight from the loader). Other SVG inputs keep the
-    workflow's values (its defaults); ``pattern`` sets the node's pattern input (None: left out,
-    the node's default)."""
+    workflow's values (its defaults), but ``precision``: the node's attention_precision, and
+    ``pattern``: the node's pattern input (None: the workflow's value)."""
     api = ui_to_api(json.loads(WORKFLOW.read_text(encoding="utf-8")), object_info)
     by_type = {}
     for nid, node in api.items():
@@ -91,6 +92,8 @@ def shapes_graph(object_info: dict, prompt: str, seed: int, sparsity: float | No
         del api[svg]
     else:
         api[svg]["inputs"]["sparsity"] = sparsity
+        if precision is not None:
+            api[svg]["inputs"]["attention_precision"] = precision
         if pattern is not None:
             api[svg]["inputs"]["pattern"] = pattern
         if head_map:
@@ -130,13 +133,17 @@ def read_frames(result, base: Path = host.BASE_DIR, remove: bool = False) -> np.
 
 def run_case(server, object_info, prompt: str, seed: int, sparsities, head_map_dir: Path | None = None,
              patterns=("svg",), skip=(), on_run=None, temp_base: Path | None = None, keep_latents: bool = True,
-             **sampling) -> dict:
+             precisions=None, **sampling) -> dict:
     """Dense, then each pattern at each sparsity, same prompt and seed: frames, PSNR / SSIM against
     dense, seconds, the run summary. ``case["runs"][pattern][sparsity]``; ``case["sparse"]`` is the
     "svg" pattern's (the node's default). ``skip``: (pattern, sparsity) pairs not to run (done
     before); ``on_run(pattern, sparsity, result)`` after each run. Patterns other than "svg" are set
-    on the node's pattern input (and their head maps are named ``head_map_<pattern>_...``)."""
+    on the node's pattern input (and their head maps are named ``head_map_<pattern>_...``).
+    With ``precisions`` (attention_precision values), each sparsity at each precision instead:
+    ``case["precision"][precision][sparsity]`` (no head maps, no frames kept)."""
     tag = f"{video_data.prompt_index(prompt)}_{seed}"
+    if precisions:
+        return _run_precisions(server, object_info, prompt, seed, sparsities, precisions, tag, **sampling)
     dense = server.run(shapes_graph(object_info, prompt, seed, None, tag=f"dense_{tag}", **sampling))
     if dense.summaries:
         raise RuntimeError("the dense run printed an SVG summary: the SVG node was not removed")
@@ -174,6 +181,45 @@ def run_case(server, object_info, prompt: str, seed: int, sparsities, head_map_d
         for sparsity in case["sparse"]:
             case["frames"][sparsity] = case["frames"][("svg", sparsity)]
     return case
+
+
+def _run_precisions(server, object_info, prompt, seed, sparsities, precisions, tag, **sampling) -> dict:
+    dense = server.run(shapes_graph(object_info, prompt, seed, None, tag=f"dense_{tag}", **sampling))
+    ref = read_frames(dense)
+    case = {"prompt": prompt, "seed": seed, "dense_seconds": dense.seconds, "precision": {}}
+    for precision in precisions:
+        runs = case["precision"][precision] = {}
+        for sparsity in sparsities:
+            r = server.run(shapes_graph(object_info, prompt, seed, sparsity, precision=precision,
+                                        tag=f"svg{sparsity}_{precision}_{tag}", **sampling), summaries=1)
+            if len(r.summaries) != 1:
+                raise RuntimeError(f"expected one SVG run summary, got {len(r.summaries)}:\n{r.log[-3000:]}")
+            frames = read_frames(r)
+            summary = {k: v for k, v in r.summaries[0].items() if not k.startswith("_")}
+            runs[sparsity] = {"psnr": metrics.psnr(frames, ref), "ssim": metrics.ssim(frames, ref),
+                              "seconds": r.seconds, "backend": summary.get("backend"), "summary": summary}
+    return case
+
+
+def precision_table(record: dict) -> str:
+    """Per precision and sparsity: PSNR / SSIM against dense (mean, min over the cases), and the mean
+    PSNR difference to the first precision (paired by prompt and seed: mean, min, max)."""
+    precisions, sparsities, cases = record["settings"]["precisions"], record["settings"]["sparsities"], record["cases"]
+    lines = ["| sparsity | attention_precision | backend | PSNR dB mean (min) | SSIM mean (min) | "
+             f"PSNR minus {precisions[0]}'s, dB: mean (min / max) | seconds per run (mean) |", "|---" * 7 + "|"]
+    for s in sparsities:
+        base = [c["precision"][precisions[0]][str(s)]["psnr"] for c in cases]
+        for p in precisions:
+            rows = [c["precision"][p][str(s)] for c in cases]
+            ps, ss = [r["psnr"] for r in rows], [r["ssim"] for r in rows]
+            diff = [a - b for a, b in zip(ps, base)]
+            backends = ",".join(sorted({str(r["backend"]) for r in rows}))
+            lines.append(f"| {s} | {p} | {backends} | {sum(ps) / len(ps):.2f} ({min(ps):.2f}) | "
+                         f"{sum(ss) / len(ss):.3f} ({min(ss):.3f}) | "
+                         + ("-" if p == precisions[0] else
+                            f"{sum(diff) / len(diff):+.2f} ({min(diff):+.2f} / {max(diff):+.2f})")
+                         + f" | {sum(r['seconds'] for r in rows) / len(rows):.1f} |")
+    return "\n".join(lines)
 
 
 SVG_LABELS = ("spatial", "temporal")   # the "svg" pattern's label names: head map columns 1 and 2
@@ -265,6 +311,9 @@ def parse_args(argv=None):
     ap.add_argument("--sparsities", default="0.5,0.75,0.9")
     ap.add_argument("--steps", type=int, default=DEFAULTS["steps"])
     ap.add_argument("--cfg", type=float, default=DEFAULTS["cfg"])
+    ap.add_argument("--precisions", default=None,
+                    help="comma-separated attention_precision values (e.g. bf16,fp8,fp8-pv): each sparsity at each "
+                         "precision against one dense run per case; writes quality_precision.json")
     ap.add_argument("--tables-only", action="store_true",
                     help="print the docs tables from --out's quality_e2e.json and head maps; run nothing")
     return ap.parse_args(argv)
@@ -273,6 +322,9 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     a = parse_args(argv)
     if a.tables_only:
+        if a.precisions:
+            print(precision_table(json.loads((a.out / "quality_precision.json").read_text())))
+            return 0
         print(markdown_tables(json.loads((a.out / "quality_e2e.json").read_text()), a.out))
         return 0
     a.out.mkdir(parents=True, exist_ok=True)
@@ -281,6 +333,8 @@ def main(argv=None) -> int:
     seeds = [int(s) for s in a.seeds.split(",")]
     sparsities = [float(s) for s in a.sparsities.split(",")]
     sampling = dict(steps=a.steps, cfg=a.cfg)
+    if a.precisions:
+        return _main_precisions(a, prompts, seeds, sparsities, a.precisions.split(","), sampling)
     cases = []
     t0 = time.time()
     with ComfyServer(a.out / "server.log") as server:
@@ -321,6 +375,33 @@ def main(argv=None) -> int:
     for s, row in table.items():
         print(f"sparsity {s}: PSNR mean {row['psnr_mean']:.2f} dB (min {row['psnr_min']:.2f}), "
               f"SSIM mean {row['ssim_mean']:.4f} (min {row['ssim_min']:.4f})")
+    return 0
+
+
+def _main_precisions(a, prompts, seeds, sparsities, precisions, sampling) -> int:
+    """--precisions: the cases written to quality_precision.json as each one finishes (a long run
+    stopped early keeps what it measured), then the table."""
+    record = {
+        "settings": {**DEFAULTS, **sampling, "shift": SHIFT, "frames": FRAMES, "size": SIZE,
+                     "model": SHAPES_MODEL, "workflow": WORKFLOW.name, "seeds": seeds, "prompts": prompts,
+                     "sparsities": sparsities, "precisions": precisions,
+                     "svg_inputs": "workflow defaults except sparsity and attention_precision"},
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "cases": [],
+    }
+    t0 = time.time()
+    with ComfyServer(a.out / "server.log") as server:
+        info = server.object_info()
+        for prompt in prompts:
+            for seed in seeds:
+                case = run_case(server, info, prompt, seed, sparsities, precisions=precisions, **sampling)
+                record["cases"].append(case)
+                record["seconds"] = time.time() - t0
+                (a.out / "quality_precision.json").write_text(json.dumps(record, indent=1))
+                print(f"{prompt!r} seed {seed}: " + "; ".join(
+                    f"{p} {s}: {r['psnr']:.2f} dB" for p, runs in case["precision"].items() for s, r in runs.items()),
+                    flush=True)
+    print(precision_table(json.loads((a.out / "quality_precision.json").read_text())))
     return 0
 
 

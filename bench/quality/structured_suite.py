@@ -19,14 +19,18 @@ dimension carries random "content" features whose dot products have standard dev
 ``content`` (added to the scores), and the values are standard normal. Scores use scale 1 (the
 structure is in the features), for the dense reference and for every method alike.
 
-Three methods at the same budget (``svg_attention.plan_band``: band half-width ``w`` blocks):
+Three methods at the same budget (``svg_attention.plan_band``: band half-width ``w`` blocks), and
+with ``--fp8`` a fourth:
 
 - ``svg``:    ``profile_reference`` on ``sampled_rows`` rows drawn uniformly over the video, argmin
               per head (``label_heads``), then the band in each head's own order
               (``band_attention_reference``): SVG as the node runs it;
 - ``static``: the same band in frame-major order for every head (no profiling, no permutation);
 - ``random``: for every head and query block, the same number of key blocks as the band keeps for
-              that query block, chosen uniformly at random (the query's own block always kept).
+              that query block, chosen uniformly at random (the query's own block always kept);
+- ``svg-fp8``: ``svg``'s labels and band through the FP8 (e4m3) kernel's exact quantisation
+              (``kernels.fp8_emulation``, the GPU kernel's default 128 x 128 tiles); ``svg-fp8-pv``:
+              the same with only P and V in e4m3 (precision "fp8-pv": exact scores).
 
 Metrics per head, over all video rows, against dense attention (float32): relative L2 error
 ``||o - o_dense|| / ||o_dense||`` and cosine similarity of the flattened outputs; for the pure kinds
@@ -67,11 +71,13 @@ from pathlib import Path
 import torch
 
 try:  # imported as part of the pack (tests: svg_pack.bench.quality.structured_suite)
+    from ...kernels.fp8_emulation import fp8_band_attention_emulation
     from ...svg_attention import (VideoLayout, band_attention_reference, label_heads, plan_band,
                                   profile_reference, sample_rows)
     from ...svg_attention import clustering, semantic, semantic_settings
 except ImportError:  # run as a script or as ``python -m bench.quality.structured_suite``
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from kernels.fp8_emulation import fp8_band_attention_emulation
     from svg_attention import (VideoLayout, band_attention_reference, label_heads, plan_band,
                                profile_reference, sample_rows)
     from svg_attention import clustering, semantic, semantic_settings
@@ -252,7 +258,7 @@ def output_errors(approx: torch.Tensor, exact: torch.Tensor):
 
 def run_suite(frames: int, rows: int, cols: int, sparsities=(0.5, 0.75, 0.9), heads=None,
               head_dim: int = 64, block_size: int = 128, sampled_rows: int = 64, seed: int = 0,
-              profile_seeds: int = 3, log=None) -> dict:
+              profile_seeds: int = 3, log=None, fp8: bool = False) -> dict:
     """Build the heads, run the three methods at each sparsity, return the per-head results."""
     heads = list(heads) if heads is not None else default_heads()
     say = log or (lambda *_: None)
@@ -282,6 +288,12 @@ def run_suite(frames: int, rows: int, cols: int, sparsities=(0.5, 0.75, 0.9), he
                                                torch.zeros_like(temporal), scale=1.0),
             "random": random_block_attention(q, k, v, plan.width, block_size, seed=seed + 17, scale=1.0),
         }
+        if fp8:
+            tile = min(128, block_size)
+            for name, qk8 in (("svg-fp8", True), ("svg-fp8-pv", False)):
+                outputs[name] = fp8_band_attention_emulation(
+                    q, k, v, temporal, video_start=0, num_frames=frames, frame_tokens=rows * cols,
+                    band_width=plan.width, block_size=block_size, scale=1.0, tile_m=tile, tile_n=tile, qk8=qk8)
         run = {"sparsity": sparsity, "width": plan.width, "density": plan.density,
                "temporal_votes": torch.stack(labels).float().mean(0).tolist(), "methods": {}}
         for name, out in outputs.items():
@@ -323,10 +335,12 @@ def summarize(result: dict) -> list[dict]:
 
 
 def markdown_table(result: dict) -> str:
+    fp8 = any("svg-fp8" in run["methods"] for run in result["runs"])
     lines = [
         "| sparsity | density | width (blocks) | head kind | SVG rel L2 | static rel L2 | random rel L2 "
-        "| SVG cos | static cos | random cos | SVG labels |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| SVG cos | static cos | random cos | SVG labels |"
+        + (" SVG FP8 rel L2 | SVG FP8 cos | SVG FP8-PV rel L2 | SVG FP8-PV cos |" if fp8 else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|" if fp8 else ""),
     ]
     for r in summarize(result):
         if r["kind"] in PURE_KINDS:
@@ -336,7 +350,9 @@ def markdown_table(result: dict) -> str:
         lines.append(
             f"| {r['sparsity']} | {r['density']:.3f} | {r['width']} | {r['kind']} ({r['heads']}) "
             f"| {r['svg_rel_l2']:.3f} | {r['static_rel_l2']:.3f} | {r['random_rel_l2']:.3f} "
-            f"| {r['svg_cos']:.4f} | {r['static_cos']:.4f} | {r['random_cos']:.4f} | {lab} |")
+            f"| {r['svg_cos']:.4f} | {r['static_cos']:.4f} | {r['random_cos']:.4f} | {lab} |"
+            + (f" {r['svg-fp8_rel_l2']:.3f} | {r['svg-fp8_cos']:.4f} | {r['svg-fp8-pv_rel_l2']:.3f} "
+               f"| {r['svg-fp8-pv_cos']:.4f} |" if fp8 else ""))
     return "\n".join(lines)
 
 
@@ -433,6 +449,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--json", type=Path, help="write the per-head results here")
     ap.add_argument("--svg2", action="store_true", help="SVG2 vs SVG vs static band on motion / object heads")
+    ap.add_argument("--fp8", action="store_true", help="also SVG through the FP8 kernel's quantisation (emulated)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -449,7 +466,7 @@ def main(argv=None) -> int:
         return 0
     result = run_suite(a.frames, a.rows, a.cols, a.sparsities, default_heads(a.per_kind), a.head_dim,
                        a.block_size, a.sampled_rows, a.seed, a.profile_seeds,
-                       log=lambda s: print(s, file=sys.stderr, flush=True))
+                       log=lambda s: print(s, file=sys.stderr, flush=True), fp8=a.fp8)
     result["machine"] = {"python": platform.python_version(), "torch": torch.__version__,
                          "cpu": platform.processor() or platform.machine(),
                          "threads": torch.get_num_threads()}

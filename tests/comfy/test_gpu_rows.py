@@ -64,9 +64,12 @@ def run(comfy, model, steps=4):
 
 
 def svg(model, **settings):
+    """The node at these settings; the speed floor off (768 tokens per head is far below the size at
+    which a sparse call pays, so it would run these rows dense)."""
     from svg_pack.nodes.apply import apply_svg
     from svg_pack.svg_attention import SVGConfig
-    return apply_svg(model, SVGConfig(**{"sparsity": 0.75, "dense_warmup": 0.25, "dense_blocks": 0, **settings}))
+    return apply_svg(model, SVGConfig(**{"sparsity": 0.75, "dense_warmup": 0.25, "dense_blocks": 0,
+                                         "speed_floor": False, **settings}))
 
 
 def summary(model):
@@ -90,6 +93,27 @@ def test_triton_backend_on_gpu_matches_the_reference(comfy_gpu, dtype):
     err_ref, err_dense = rel(out_fast, out_ref), rel(out_fast, dense)
     print(f"{dtype}: rel. error vs reference backend {err_ref:.2e}, vs dense {err_dense:.2e}")
     assert err_ref < 2e-2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() not in ((8, 9), (9, 0)),
+                    reason="FP8 attention needs compute capability 8.9 or 9.0")
+@pytest.mark.parametrize("precision", ["fp8", "fp8-pv"])
+def test_fp8_through_the_node_matches_its_emulation(comfy_gpu, precision):
+    """attention_precision fp8 / fp8-pv with fp8_dense_steps on the GPU: the FP8 kernels (sparse band and
+    dense steps) against the reference backend's exact emulation on the same GPU, and against bf16 SVG.
+    CPU counterpart: tests/comfy/test_precision_in_node.py (the emulation through the node)."""
+    base = build(comfy_gpu, torch.bfloat16)
+    settings = dict(attention_precision=precision, fp8_dense_steps=True, dense_blocks=1)
+    fast = svg(base, backend="auto", **settings)
+    out_fast = run(comfy_gpu, fast)
+    out_emu = run(comfy_gpu, svg(base, backend="reference", **settings))
+    out_bf16 = run(comfy_gpu, svg(base, backend="auto", dense_blocks=1))
+    s = summary(fast)
+    assert s["backend"] == f"triton-{precision}" and s["sparse_calls"] > 0, s
+    assert any(f"as {precision} dense attention (triton-{precision})" in r for r in s["dense_reasons"]), s
+    err_emu, err_bf16 = rel(out_fast, out_emu), rel(out_fast, out_bf16)
+    print(f"{precision}: rel. error vs its emulation {err_emu:.2e}, vs bf16 SVG {err_bf16:.2e}")
+    assert torch.isfinite(out_fast).all() and err_emu < 2e-2
 
 
 def test_torch_compile_with_the_node(comfy_gpu):

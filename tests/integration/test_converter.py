@@ -87,6 +87,18 @@ def test_wrong_widget_count_is_an_error():
         ui_to_api(graph(nodes, LINKS), OBJECT_INFO)
 
 
+def test_workflow_saved_before_an_optional_input_existed_gets_its_default():
+    """A node that gained an optional widget input after the workflow was saved (fewer widgets_values):
+    the input takes its default, as in the frontend; a missing required widget is still an error."""
+    nodes = base_nodes()
+    nodes[1]["widgets_values"] = [0.5, "y"]          # saved before "flag" existed
+    api = ui_to_api(graph(nodes, LINKS), OBJECT_INFO)
+    assert api["2"]["inputs"] == {"model": ["1", 0], "strength": 0.5, "mode": "y", "flag": False}
+    nodes[1]["widgets_values"] = [0.5]
+    with pytest.raises(ConversionError, match="too few for widget 'mode'"):
+        ui_to_api(graph(nodes, LINKS), OBJECT_INFO)
+
+
 def test_unknown_node_type_is_an_error():
     nodes = base_nodes() + [node(9, "NoSuchNode", [])]
     with pytest.raises(ConversionError, match="NoSuchNode"):

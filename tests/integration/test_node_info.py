@@ -13,6 +13,12 @@ EXPECTED_INPUTS = [
     ("profile_seed", "INT", 0, 0, 2**31 - 1, None),
     ("verbose", "BOOLEAN", False, None, None, None),
 ]
+# added later: optional, so that workflows and API prompts saved before them load and run unchanged
+EXPECTED_OPTIONAL = [
+    ("attention_precision", "COMBO", "auto", None, None, None),
+    ("fp8_dense_steps", "BOOLEAN", False, None, None, None),
+]
+COMBOS = {"backend": ["auto", "triton", "reference"], "attention_precision": ["auto", "bf16", "fp8", "fp8-pv"]}
 
 
 def test_node_is_listed_with_its_inputs(comfy_server):
@@ -23,14 +29,14 @@ def test_node_is_listed_with_its_inputs(comfy_server):
     assert info["output"] == ["MODEL"]
     assert info.get("description")
     assert info["input_order"]["required"] == [e[0] for e in EXPECTED_INPUTS]
-    assert not info["input"].get("optional")
-    required = info["input"]["required"]
-    for name, typ, default, lo, hi, step in EXPECTED_INPUTS:
-        spec = required[name]
+    assert info["input_order"]["optional"] == [e[0] for e in EXPECTED_OPTIONAL]
+    specs = {**info["input"]["required"], **info["input"]["optional"]}
+    for name, typ, default, lo, hi, step in EXPECTED_INPUTS + EXPECTED_OPTIONAL:
+        spec = specs[name]
         opts = spec[1] if len(spec) > 1 else {}
         if typ == "COMBO":
             choices = spec[0] if isinstance(spec[0], list) else opts.get("options")
-            assert choices == ["auto", "triton", "reference"], name
+            assert choices == COMBOS[name], name
         else:
             assert spec[0] == typ, name
         assert opts.get("tooltip"), f"{name} has no tooltip"

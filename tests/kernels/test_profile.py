@@ -66,8 +66,9 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-max", "three-softmax"])
 @pytest.mark.parametrize("F,P,pre,suf,w,R,dtype,splits", CASES)
-def test_profile_kernel_matches_reference(F, P, pre, suf, w, R, dtype, splits):
+def test_profile_kernel_matches_reference(F, P, pre, suf, w, R, dtype, splits, shared):
     BS = 16
     V = F * P
     N = pre + V + suf
@@ -75,21 +76,39 @@ def test_profile_kernel_matches_reference(F, P, pre, suf, w, R, dtype, splits):
     bias = make_bias(2, N, pre, V) if (pre or suf) else None
     rows = torch.randperm(V, generator=torch.Generator().manual_seed(R))[:R]
     err = profile_errors(q, k, v, rows, video_start=pre, num_frames=F, frame_tokens=P, band_width=w,
-                         block_size=BS, key_bias=bias, splits=splits)
+                         block_size=BS, key_bias=bias, splits=splits, config=dict(SHARED=shared))
     ref = profile_reference(q.float(), k.float(), v.float(), video_layout(F, P, pre, N), w, BS, rows, key_bias=bias)
     assert err.shape == (2, 2, 2) and err.dtype == torch.float32
     rtol = 1e-4 if dtype == torch.float32 else 3e-2
     torch.testing.assert_close(err, ref, rtol=rtol, atol=1e-7)
 
 
-def test_profile_full_band_has_zero_error_and_d128():
+@pytest.mark.parametrize("shared", [True, False])
+def test_profile_full_band_has_zero_error_and_d128(shared):
     F, P, pre, suf, BS = 3, 20, 4, 6, 16
     V = F * P
     N = pre + V + suf
     q, k, v = make_qkv(1, 2, N, 128, torch.float32, seed=4, layout="bhnd")
     err = profile_errors(q, k, v, torch.arange(0, V, 7), video_start=pre, num_frames=F, frame_tokens=P,
-                         band_width=10, block_size=BS)
+                         band_width=10, block_size=BS, config=dict(SHARED=shared))
     assert err.abs().max().item() < 1e-10
+
+
+def test_shared_max_profile_with_a_pattern_far_below_the_row_max():
+    """A row whose spatial keys carry almost none of its softmax mass (the shared max sits on a
+    temporal key): the spatial error is still right (no 0/0), as long as the mass is > 2^-126."""
+    F, P, BS, w = 4, 32, 16, 0
+    V = F * P
+    q, k, v = make_qkv(1, 1, V, 64, torch.float32, seed=8, layout="bhnd")
+    k = k * 0.1
+    rows = torch.tensor([5, 40, 77])
+    for r in rows.tolist():      # one far key per row, in another frame at the same position (temporal)
+        far = (r + P) % V
+        k[0, 0, far] = q[0, 0, r] * (40.0 / q[0, 0, r].norm())
+    err = profile_errors(q, k, v, rows, video_start=0, num_frames=F, frame_tokens=P, band_width=w, block_size=BS,
+                         config=dict(SHARED=True))
+    ref = profile_reference(q, k, v, video_layout(F, P, 0, V), w, BS, rows)
+    torch.testing.assert_close(err, ref, rtol=1e-3, atol=1e-9)
 
 
 def test_profile_prefers_the_right_pattern():
