@@ -106,6 +106,7 @@ class SVGRun:
         self.density_sum = 0.0
         self.density_sum_device = None  # data-dependent densities (tensors), read at the end
         self.run_state_bytes = None
+        self.run_state_summary = {}
         self.generators = {}
         self.backends = {}
         self.backend_names = set()
@@ -195,6 +196,8 @@ class SVGRun:
         memory = getattr(self.run_state, "memory_bytes", None)
         if memory is not None:
             self.run_state_bytes = int(memory())
+        extra = getattr(self.run_state, "summary", None)      # the pattern's own numbers (base.py)
+        self.run_state_summary = extra() if extra is not None else {}
         self.run_state = None
 
     def step_of(self, sigma: float) -> int:
@@ -236,6 +239,7 @@ class SVGRun:
         }
         if self.run_state_bytes is not None:
             summary["run_state_bytes"] = self.run_state_bytes
+        summary.update({k: v for k, v in self.run_state_summary.items() if k not in summary})
         return summary
 
     def summary_line(self) -> str:
@@ -244,6 +248,8 @@ class SVGRun:
         if heads:
             share = "heads " + " / ".join(f"{100.0 * count / heads:.0f}% {name}"
                                           for name, count in s["label_counts"].items())
+        elif not self.pattern.label_names:
+            share = f"pattern {s['pattern']} (no head labels)"
         else:
             share = "no head profiled"
         density = "n/a" if s["density"] is None else f"{s['density']:.3f}"

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 
+import torch
 from comfy_api.latest import io, ui
 
-from ..svg_attention.report import (column_caption, ending, head_map_columns, head_map_counts, latent_fingerprint,
-                                    render_head_map, render_message, same_latent, why_nothing_sparse)
+from ..svg_attention.report import (column_caption, ending, head_density_map, head_map_columns, head_map_counts,
+                                    latent_fingerprint, render_density_map, render_head_map, render_message,
+                                    same_latent, why_nothing_sparse)
 from .patch import PATCH_KEY
 
 NODE_ID = "SVGAttentionReport"
@@ -30,8 +32,8 @@ class SVGAttentionReport(io.ComfyNode):
             category="model/patches",
             description="Shows what SVG Sparse Attention did in the sampling run that made 'samples': a head map "
                         "(transformer blocks x heads, the positive prompt's heads then the negative's; blue spatial, "
-                        "orange temporal, grey dense, mixed colours where a head changed kind between steps) and a "
-                        "text summary. Where there is no such run it says why instead.",
+                        "orange temporal, grey dense, mixed colours where a head changed kind between steps; for pattern svg2, "
+                        "which has no head kinds, each head's kept density in green) and a text summary. Where there is no such run it says why instead.",
             is_output_node=True,
             inputs=[
                 io.Model.Input("model", tooltip="The model coming out of SVG Sparse Attention (the one the sampler used)."),
@@ -106,7 +108,9 @@ def _run_report(run, notes):
     if headline and ending(run):
         headline[0] = f"This run was {headline[0]}; the counts cover those steps only."
     caption = column_caption(*head_map_columns(run.records)) if run.records else None
-    lines = notes + headline + format_summary(summary, caption).splitlines()
+    densities = [r[3] for r in run.records if r[3] is not None] if not run.label_names else []
+    head_densities = torch.cat([d.reshape(-1) for d in densities]) if densities else None
+    lines = notes + headline + format_summary(summary, caption, head_densities).splitlines()
     if summary.get("unsupported_model"):
         title = "SVG: not a supported video model"
         message = [summary["unsupported_model"],
@@ -116,12 +120,20 @@ def _run_report(run, notes):
     if not run.records:
         title = "SVG: nothing sparse in this run"
         return title, render_message(title, notes + headline), lines
-    counts = head_map_counts(run.records, len(run.label_names))
+    pattern = summary.get("pattern", "svg")
     if summary["sparse_calls"]:
-        title = (f"SVG: {summary['sparse_calls']} sparse / {summary['dense_calls']} dense calls, "
+        name = "SVG" if pattern == "svg" else f"SVG ({pattern})"
+        title = (f"{name}: {summary['sparse_calls']} sparse / {summary['dense_calls']} dense calls, "
                  f"density {summary['density']:.3f}")
     else:
         title = "SVG: nothing sparse in this run"
+    if head_densities is not None:      # a pattern without labels (svg2): kept density per block and head
+        mean, dense_share = head_density_map(run.records)
+        how = ("cells: mean kept density of each head's sparse calls in percent (green, deeper = more kept), "
+               "grey where calls ran dense")
+        picture = render_density_map(mean, dense_share, title=title, notes=[caption, how] + notes + headline)
+        return title, picture, lines
+    counts = head_map_counts(run.records, len(run.label_names))
     picture = render_head_map(counts, run.label_names, title=title, notes=[caption] + notes + headline)
     return title, picture, lines
 
@@ -193,7 +205,9 @@ def _is_link(value) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int))
 
 
-def format_summary(summary: dict, columns: str | None = None) -> str:
+def format_summary(summary: dict, columns: str | None = None, head_densities=None) -> str:
+    """The report's text; ``head_densities``: every (call, batch entry, head) kept density of a run
+    whose pattern has no labels (svg2), summarised as min / mean / max."""
     label_counts = summary["label_counts"]
     heads = sum(label_counts.values())
     lines = [
@@ -204,6 +218,14 @@ def format_summary(summary: dict, columns: str | None = None) -> str:
     if heads:
         shares = ", ".join(f"{100 * count / heads:.1f}% {name}" for name, count in label_counts.items())
         lines.append(f"heads: {shares} ({heads} head decisions)")
+    if head_densities is not None and head_densities.numel():
+        lines.append(f"kept density per head (sparse calls): min {float(head_densities.min()):.3f}, "
+                     f"mean {float(head_densities.mean()):.3f}, max {float(head_densities.max()):.3f} "
+                     f"({head_densities.numel()} head decisions)")
+    if "full_clusterings" in summary:
+        lines.append(f"clusterings: {summary['full_clusterings']} full, {summary['warm_clusterings']} warm "
+                     f"(k-means of queries and keys; up to {summary.get('svg2_query_clusters')} query / "
+                     f"{summary.get('svg2_key_clusters')} key clusters)")
     if columns:
         lines.append(f"head map {columns}")
     density = "n/a (no sparse call)" if summary["density"] is None else f"{summary['density']:.3f}"

@@ -37,7 +37,8 @@ FP8 one and add the op
   on a CUDA GPU where the kernels cannot run: bf16 (the emulation is for checking, not for speed);
 - with ``emulate=False`` (the node's "auto" precision) never the emulation: FP8 only where its kernels
   run, bf16 elsewhere.
-The profiler ("profile") and the global rows stay exact in every precision.
+The profiler ("profile") and the global rows stay exact in every precision. A pattern whose ops
+do not include "band_attention" (svg2) runs bf16 whatever the precision asked, and the reason says so.
 """
 from __future__ import annotations
 
@@ -140,6 +141,8 @@ def resolve_backend(requested: str, device, dtype, head_dim: int, ops, precision
     backend, why = _resolve_bf16(requested, device, dtype, head_dim, ops)
     if precision == "bf16":
         return backend, why
+    if "band_attention" not in ops:
+        return backend, f"{why}; {precision} asked, but FP8 exists for the band attention only, which this pattern does not use: bf16"
     return _with_precision(backend, why, requested, device, precision, emulate)
 
 

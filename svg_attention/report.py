@@ -58,9 +58,14 @@ def _conditions(record, batch):
     return conditions
 
 
+def _per_head(record):
+    """The record's [B, H] tensor (labels, else head_density), None for a dense record."""
+    return record[2] if record[2] is not None else record[3]
+
+
 def _batch(record):
-    if record[2] is not None:
-        return record[2].shape[0]
+    if _per_head(record) is not None:
+        return _per_head(record).shape[0]
     if len(record) > 4 and record[4] is not None:
         return len(record[4])
     return 1
@@ -72,7 +77,7 @@ def head_map_columns(records) -> tuple:
     for record in records:
         present.update(_conditions(record, _batch(record)))
     groups = tuple(c for c in (POSITIVE, NEGATIVE, UNKNOWN) if c in present)
-    heads = max((record[2].shape[1] for record in records if record[2] is not None), default=1)
+    heads = max((_per_head(record).shape[1] for record in records if _per_head(record) is not None), default=1)
     return groups, heads
 
 
@@ -100,6 +105,85 @@ def head_map_counts(records, num_labels: int) -> torch.Tensor:
             columns = (first[:, None] + torch.arange(heads)).reshape(-1)
             counts[block].index_put_((columns, torch.zeros_like(columns)), torch.ones_like(columns), accumulate=True)
     return counts
+
+
+def head_density_map(records) -> tuple:
+    """For patterns without labels (svg2): per video self-attention block and (condition group, head)
+    column (``head_map_columns``), the mean kept density of its sparse calls (float32 [blocks, columns],
+    NaN where none ran sparse) and the share of its calls that ran dense (float32 [blocks, columns],
+    NaN where there was no call). Batch entries of one condition are averaged together."""
+    groups, heads = head_map_columns(records)
+    group_of = {condition: index for index, condition in enumerate(groups)}
+    blocks = max(1 + max((record[1] for record in records), default=-1), 0)
+    kept = torch.zeros(blocks, len(groups) * heads, dtype=torch.float64)
+    sparse = torch.zeros_like(kept)
+    dense = torch.zeros_like(kept)
+    for record in records:
+        block, head_density = record[1], record[3]
+        first = torch.tensor([group_of[c] * heads for c in _conditions(record, _batch(record))], dtype=torch.int64)
+        columns = (first[:, None] + torch.arange(heads)).reshape(-1)
+        if head_density is not None:
+            kept[block].index_put_((columns,), head_density.reshape(-1).to(torch.float64), accumulate=True)
+            sparse[block].index_put_((columns,), torch.ones(columns.shape, dtype=torch.float64), accumulate=True)
+        elif record[2] is None:
+            dense[block].index_put_((columns,), torch.ones(columns.shape, dtype=torch.float64), accumulate=True)
+    mean = (kept / sparse).masked_fill(sparse == 0, math.nan)
+    calls = sparse + dense
+    share = (dense / calls).masked_fill(calls == 0, math.nan)
+    return mean.float(), share.float()
+
+
+# kept density 0 -> 1: pale to deep green (the density map of patterns without labels)
+DENSITY_LOW, DENSITY_HIGH = (235, 245, 235), (20, 110, 40)
+
+
+def density_colour(density: float) -> tuple:
+    t = min(max(density, 0.0), 1.0)
+    return tuple(int(round(lo + (hi - lo) * t)) for lo, hi in zip(DENSITY_LOW, DENSITY_HIGH))
+
+
+def render_density_map(mean: torch.Tensor, dense_share: torch.Tensor, cell: int = MAP_CELL, title: str = "",
+                       notes=()) -> torch.Tensor:
+    """A picture of ``head_density_map``: one cell per (block row, head column), green by the mean kept
+    density of its sparse calls (pale: little kept, deep: much), mixed with grey by the share of its
+    calls that ran dense, the density printed in the cell when it fits; ``notes`` under the grid, then
+    the legend. Returns uint8 [H, W, 3]."""
+    from PIL import Image, ImageDraw
+
+    blocks, columns = mean.shape if mean.dim() == 2 else (0, 0)
+    cell = max(cell, 26)     # room for a two-digit percentage
+    margin_left, margin_top, legend = MAP_LEFT, MAP_TOP_TITLED if title else MAP_TOP, 26
+    width = max(margin_left + columns * cell + 8, MIN_WIDTH, 8 + 4 * LEGEND_STEP)
+    notes = _wrapped(notes, width - 16)
+    height = margin_top + blocks * cell + len(notes) * TEXT_LINE + legend + 8
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    if title:
+        draw.text((8, 8), title, fill=(0, 0, 0))
+    for block in range(blocks):
+        draw.text((8, margin_top + block * cell + (cell - 10) // 2), f"blk {block}", fill=(0, 0, 0))
+        for column in range(columns):
+            density, share = float(mean[block, column]), float(dense_share[block, column])
+            if math.isnan(share):
+                continue
+            green = density_colour(0.0 if math.isnan(density) else density)
+            colour = tuple(int(round(share * d + (1 - share) * g)) for d, g in zip(DENSE_COLOUR, green))
+            x0, y0 = margin_left + column * cell, margin_top + block * cell
+            draw.rectangle([x0, y0, x0 + cell - 2, y0 + cell - 2], fill=colour)
+            if not math.isnan(density):
+                ink = (255, 255, 255) if sum(colour) < 3 * 140 else (0, 0, 0)
+                draw.text((x0 + 3, y0 + (cell - 12) // 2), f"{100 * density:.0f}", fill=ink)
+    y = margin_top + blocks * cell + 4
+    for line in notes:
+        draw.text((8, y), line, fill=(0, 0, 0))
+        y += TEXT_LINE
+    y += 4
+    for offset, (name, colour) in enumerate((("dense", DENSE_COLOUR), ("kept 0%", density_colour(0.0)),
+                                             ("kept 50%", density_colour(0.5)), ("kept 100%", density_colour(1.0)))):
+        x = 8 + offset * LEGEND_STEP
+        draw.rectangle([x, y, x + 12, y + 12], fill=colour, outline=(150, 150, 150))
+        draw.text((x + 18, y + 1), name, fill=(0, 0, 0))
+    return _tensor(image)
 
 
 def column_caption(groups, heads: int) -> str:

@@ -29,7 +29,9 @@ know nothing else about it; a pattern is chosen by name (``SVGConfig.pattern``, 
 ``new_run_state() -> object | None``
     Per-run state (e.g. SVG2's centroid cache per block), kept by the run (nodes/patch.py SVGRun)
     and passed back in ``ctx.run_state``; dropped when the run ends. May define
-    ``memory_bytes() -> int``: the run summary then reports it as ``run_state_bytes``. The calls of
+    ``memory_bytes() -> int``: the run summary then reports it as ``run_state_bytes``; and
+    ``summary() -> dict`` (plain numbers, read once at the run's end): merged into the run summary
+    (keys must not clash with nodes/patch.py's; svg2: its clustering counts). The calls of
     one run may come from several threads and devices (a CFG split over GPUs) and from several
     batch compositions (cond and uncond together or apart): key entries by ``ctx.block_index``, the
     device, ``ctx.batch_key`` and what the entry describes, never by call order.

@@ -12,7 +12,9 @@ and ``density`` (their mean) stay on the device until the run reads them.
 Run state (``SVG2RunState``): the centroid cache, keyed by (block index, device, head offset, the
 batch composition (ComfyUI's cond_or_uncond), "q" / "k"), so cond and uncond batched together or
 apart each find their own centroids; bfloat16 (a warm start does not need more; at Wan 14B 720p,
-CFG batch 2, 39 sparse layers: about 1 GiB). Its size is the run summary's ``run_state_bytes``.
+CFG batch 2, 39 sparse layers: about 1 GiB). Its size is the run summary's ``run_state_bytes``; its
+``summary()`` adds full_clusterings / warm_clusterings (how many k-means ran from scratch and warm)
+and svg2_query_clusters / svg2_key_clusters (the largest counts used) to the run summary.
 
 Host synchronisation: none in the clustering and the selection. The Triton attention op's default
 key lists ("packed": the kept keys of every query cluster as one list of token indices, walked in
@@ -83,9 +85,16 @@ class SVG2RunState:
         self.centroids = CentroidCache(dtype=torch.bfloat16)
         self.full_clusterings = 0
         self.warm_clusterings = 0
+        self.query_clusters = 0     # the largest cluster counts a call of the run used
+        self.key_clusters = 0
 
     def memory_bytes(self) -> int:
         return self.centroids.nbytes()
+
+    def summary(self) -> dict:
+        """What the run summary adds for svg2 (base.py: run state ``summary``)."""
+        return {"full_clusterings": self.full_clusterings, "warm_clusterings": self.warm_clusterings,
+                "svg2_query_clusters": self.query_clusters, "svg2_key_clusters": self.key_clusters}
 
 
 class SVG2Pattern:
@@ -127,6 +136,8 @@ class SVG2Pattern:
             else:
                 state.full_clusterings += 1
         q_clusters, k_clusters = clusters
+        state.query_clusters = max(state.query_clusters, plan.query_clusters)
+        state.key_clusters = max(state.key_clusters, plan.key_clusters)
         keep = select_pairs(q_clusters, k_clusters, scale, layout, settings, plan.density, keys=keys,
                             key_logits=ops["svg2_key_logits"])
         ops["svg2_attention"](q, k, v, layout, q_clusters, k_clusters, keep, key_bias=ctx.key_bias,
