@@ -45,7 +45,10 @@ NODE_DEFS = {
                             ("dense_blocks", "INT"), ("sampled_rows", "INT"), ("backend", "COMBO"),
                             ("profile_seed", "INT"), ("verbose", "BOOLEAN"),
                             ("attention_precision", "COMBO", "optional"),
-                            ("fp8_dense_steps", "BOOLEAN", "optional")], [("MODEL", "MODEL")]),
+                            ("fp8_dense_steps", "BOOLEAN", "optional"), ("pattern", "COMBO", "optional"),
+                            ("svg2_top_p", "FLOAT", "optional"), ("svg2_query_clusters", "INT", "optional"),
+                            ("svg2_key_clusters", "INT", "optional"),
+                            ("svg2_warm_iterations", "INT", "optional")], [("MODEL", "MODEL")]),
     "KSampler": ([("model", "MODEL"), ("seed", "INT"), ("steps", "INT"), ("cfg", "FLOAT"),
                   ("sampler_name", "COMBO"), ("scheduler", "COMBO"), ("positive", "CONDITIONING"),
                   ("negative", "CONDITIONING"), ("latent_image", "LATENT"), ("denoise", "FLOAT")],
@@ -256,7 +259,8 @@ with the same seed.
 
 def _svg_node(g: Graph, nid: int, pos, dense_warmup: float = 0.2, title=None) -> None:
     """The SVG node at its defaults but for the warm-up, in the pack's colours."""
-    g.node(nid, "SVGSparseAttention", pos, (320, 250), [0.75, dense_warmup, 1, 64, "auto", 0, False, "auto", False],
+    g.node(nid, "SVGSparseAttention", pos, (320, 250),
+           [0.75, dense_warmup, 1, 64, "auto", 0, False, "auto", False, "svg", 0.0, 0, 0, 1],
            title=title, color="#223", bgcolor="#335")
 
 

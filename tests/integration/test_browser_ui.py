@@ -309,7 +309,8 @@ def test_node_from_search_box(page, shots, object_info):
     assert node["widgets"] == _defaults(object_info[SVG_NODE]) == {
         "sparsity": 0.75, "dense_warmup": 0.2, "dense_blocks": 1, "sampled_rows": 64,
         "backend": "auto", "profile_seed": 0, "verbose": False,
-        "attention_precision": "auto", "fp8_dense_steps": False}
+        "attention_precision": "auto", "fp8_dense_steps": False, "pattern": "svg", "svg2_top_p": 0.0,
+        "svg2_query_clusters": 0, "svg2_key_clusters": 0, "svg2_warm_iterations": 1}
     assert [(i["name"], i["type"]) for i in node["inputs"] if i["name"] == "model"] == \
         [("model", "MODEL")]
     assert [o["type"] for o in node["outputs"]] == ["MODEL"]

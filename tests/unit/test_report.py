@@ -156,3 +156,40 @@ def test_positive_columns_come_first_whatever_the_batch_order():
     labels = torch.tensor([[1, 1], [0, 0]], dtype=torch.int8)   # negative: temporal; positive: spatial
     counts = head_map_counts([(0, 0, labels, None, batch_conditions(2, [1, 0]))], len(LABEL_NAMES))
     assert counts[0, :, SPATIAL].tolist() == [1, 1, 0, 0] and counts[0, :, TEMPORAL].tolist() == [0, 0, 1, 1]
+
+
+# ------------------------------------------------------------------ patterns without labels (svg2)
+def svg2_records():
+    """Per-head kept densities [B=2 (positive, negative), H=2]; block 0 kept dense; two sparse steps."""
+    a = torch.tensor([[0.2, 0.4], [0.3, 0.5]])
+    b = torch.tensor([[0.4, 0.6], [0.1, 0.1]])
+    return [(1, 0, None, None, CFG), (1, 1, None, a, CFG),
+            (2, 0, None, None, CFG), (2, 1, None, b, CFG)]
+
+
+def test_density_map_averages_each_heads_kept_density_and_counts_dense_calls():
+    from svg_pack.svg_attention.report import head_density_map
+    records = svg2_records()
+    assert head_map_columns(records) == ((POSITIVE, NEGATIVE), 2)     # heads from the densities' shape
+    mean, dense_share = head_density_map(records)
+    assert mean.shape == dense_share.shape == (2, 4)
+    assert torch.isnan(mean[0]).all() and dense_share[0].tolist() == [1.0] * 4
+    assert torch.allclose(mean[1], torch.tensor([0.3, 0.5, 0.2, 0.3]))
+    assert dense_share[1].tolist() == [0.0] * 4
+    # the label map of the same records counts only the dense block: a sparse call without labels counts nowhere
+    assert head_map_counts(records, 0)[1].sum() == 0
+
+
+def test_density_map_picture_colours_cells_by_density_and_grey_for_dense():
+    from svg_pack.svg_attention.report import density_colour, head_density_map, render_density_map
+    mean, dense_share = head_density_map(svg2_records())
+    picture = render_density_map(mean, dense_share, title="SVG (svg2): test", notes=["columns: positive heads 0-1"])
+    assert picture.dtype == torch.uint8 and picture.shape[-1] == 3
+    pixels = {tuple(p) for p in picture.reshape(-1, 3).tolist()}
+    assert DENSE_COLOUR_RGB in pixels                                        # block 0
+    for density in (0.3, 0.5, 0.2):                                          # block 1's cells
+        assert density_colour(density) in pixels
+    assert density_colour(0.0) != density_colour(1.0)
+
+
+DENSE_COLOUR_RGB = (110, 110, 110)
