@@ -259,7 +259,7 @@ with the same seed.
 
 def _svg_node(g: Graph, nid: int, pos, dense_warmup: float = 0.2, title=None) -> None:
     """The SVG node at its defaults but for the warm-up, in the pack's colours."""
-    g.node(nid, "SVGSparseAttention", pos, (320, 250),
+    g.node(nid, "SVGSparseAttention", pos, (320, 370),
            [0.75, dense_warmup, 1, 64, "auto", 0, False, "auto", False, "svg", 0.0, 0, 0, 1],
            title=title, color="#223", bgcolor="#335")
 
@@ -300,7 +300,7 @@ def wan_t2v() -> dict:
                              "diffusion_models")])
     _wan_text_encoder(g, 38, (-300, 200))
     _wan_vae(g, 39, (-300, 640))
-    _svg_node(g, 50, (80, -160))
+    _svg_node(g, 50, (80, -290))
     g.node(48, "ModelSamplingSD3", (440, -160), (300, 58), [8.0])
     _prompts(g, (6, 7), 38, (80, 140), FOX_PROMPT, WAN_NEGATIVE)
     g.node(40, "EmptyHunyuanLatentVideo", (80, 540), (315, 130), [832, 480, 81, 1])
@@ -339,7 +339,7 @@ def hunyuan_t2v() -> dict:
     g.node(10, "VAELoader", (-300, 680), (360, 58), ["hunyuan_video_vae_bf16.safetensors"],
            models=[model_ref("hunyuan_video_vae_bf16.safetensors",
                              f"{HY_REPO}/vae/hunyuan_video_vae_bf16.safetensors", "vae")])
-    _svg_node(g, 70, (100, -200), dense_warmup=0.1)
+    _svg_node(g, 70, (100, -330), dense_warmup=0.1)
     g.node(67, "ModelSamplingSD3", (460, -200), (300, 58), [7.0])
     g.node(44, "CLIPTextEncode", (100, 120), (420, 180),
            ["A paper boat drifts down a rain-soaked city street at dusk, neon signs reflecting in "
@@ -409,8 +409,8 @@ def wan22_t2v_two_experts() -> dict:
            models=[model_ref(low, f"{WAN22_REPO}/diffusion_models/{low}", "diffusion_models")])
     _wan_text_encoder(g, 38, (-300, 200))
     _wan_vae(g, 39, (-300, 640))
-    _svg_node(g, 70, (120, -520), title="SVG Sparse Attention (high noise)")
-    _svg_node(g, 71, (120, -240), dense_warmup=0.0, title="SVG Sparse Attention (low noise)")
+    _svg_node(g, 70, (120, -780), title="SVG Sparse Attention (high noise)")
+    _svg_node(g, 71, (120, -370), dense_warmup=0.0, title="SVG Sparse Attention (low noise)")
     g.node(54, "ModelSamplingSD3", (480, -520), (300, 58), [8.0])
     g.node(55, "ModelSamplingSD3", (480, -240), (300, 58), [8.0])
     _prompts(g, (6, 7), 38, (120, 140), FOX_PROMPT, WAN_NEGATIVE)
@@ -462,7 +462,7 @@ def wan_i2v() -> dict:
     g.node(52, "LoadImage", (-300, 560), (340, 330), ["example.png", "image"],
            title="Load Image (start frame)")
     g.node(51, "CLIPVisionEncode", (100, 620), (280, 78), ["none"])
-    _svg_node(g, 70, (100, -200))
+    _svg_node(g, 70, (100, -330))
     g.node(54, "ModelSamplingSD3", (460, -200), (300, 58), [8.0])
     _prompts(g, (6, 7), 38, (100, 120),
              "The fox in the picture turns its head towards the camera, snow falling softly, "
@@ -505,7 +505,7 @@ def ltxv_t2v() -> dict:
            models=[model_ref(ckpt, LTXV_URL, "checkpoints")])
     g.node(38, "CLIPLoader", (-300, 200), (360, 106), ["t5xxl_fp16.safetensors", "ltxv", "default"],
            models=[model_ref("t5xxl_fp16.safetensors", T5XXL_URL, "text_encoders")])
-    _svg_node(g, 50, (100, -200))
+    _svg_node(g, 50, (100, -330))
     _prompts(g, (6, 7), 38, (100, 120),
              "A red fox trots through fresh snow in a quiet pine forest at sunrise. Its breath "
              "steams in the cold air and soft golden light falls between the tall trunks. The "
@@ -565,7 +565,7 @@ def hunyuan_i2v() -> dict:
     g.node(83, "LoadImage", (-300, 580), (360, 330), ["example.png", "image"],
            title="Load Image (start frame)")
     g.node(81, "CLIPVisionEncode", (100, 620), (280, 78), ["none"])
-    _svg_node(g, 70, (100, -200), dense_warmup=0.1)
+    _svg_node(g, 70, (100, -330), dense_warmup=0.1)
     g.node(67, "ModelSamplingSD3", (460, -200), (300, 58), [7.0])
     g.node(80, "TextEncodeHunyuanVideo_ImageToVideo", (100, 120), (440, 200),
            ["The fox in the picture turns its head towards the camera, snow falling softly, its "
@@ -625,7 +625,7 @@ def mochi_t2v() -> dict:
            models=[model_ref("t5xxl_fp16.safetensors", T5XXL_URL, "text_encoders")])
     g.node(39, "VAELoader", (-300, 360), (360, 58), ["mochi_vae.safetensors"],
            models=[model_ref("mochi_vae.safetensors", f"{MOCHI_REPO}/vae/mochi_vae.safetensors", "vae")])
-    _svg_node(g, 50, (100, -200))
+    _svg_node(g, 50, (100, -330))
     _prompts(g, (6, 7), 38, (100, 120), FOX_PROMPT, "blurry, low quality, watermark", heights=(160, 120))
     g.node(21, "EmptyMochiLatentVideo", (100, 500), (315, 130), [848, 480, 37, 1])
     g.node(3, "KSampler", (560, -200), (315, 262), [42, "fixed", 30, 4.5, "euler", "simple", 1.0])
@@ -662,7 +662,7 @@ def cosmos_predict2_i2v() -> dict:
     _wan_vae(g, 15, (-300, 360))
     g.node(29, "LoadImage", (-300, 460), (360, 330), ["example.png", "image"],
            title="Load Image (start frame)")
-    _svg_node(g, 50, (160, -200))
+    _svg_node(g, 50, (160, -330))
     _prompts(g, (6, 7), 10, (160, 120),
              "The camera moves slowly through the snowy pine forest of the picture, snow falling, "
              "branches swaying in the wind.", "blurry, low quality, watermark", heights=(160, 120))
