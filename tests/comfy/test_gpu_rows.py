@@ -116,6 +116,38 @@ def test_fp8_through_the_node_matches_its_emulation(comfy_gpu, precision):
     assert torch.isfinite(out_fast).all() and err_emu < 2e-2
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_svg2_triton_backend_on_gpu_against_the_reference(comfy_gpu, dtype):
+    """pattern svg2 through the node on the GPU: the Triton ops (k-means assign / update, key logits,
+    variable-block attention) against the reference ops on the same GPU. The k-means may assign a
+    few borderline tokens differently in bf16 / fp16, so the check is that the Triton run is much
+    nearer the reference run than either is to dense, at the same density. CPU counterpart:
+    tests/comfy/test_svg2_in_node.py; kernels: tests/kernels/test_svg2_kernels.py."""
+    base = build(comfy_gpu, dtype)
+    fast = svg(base, backend="auto", pattern="svg2")
+    out_fast = run(comfy_gpu, fast)
+    ref = svg(base, backend="reference", pattern="svg2")
+    out_ref = run(comfy_gpu, ref)
+    dense = run(comfy_gpu, base)
+    s, r = summary(fast), summary(ref)
+    assert s["backend"] == "triton" and s["pattern"] == "svg2" and s["sparse_calls"] == r["sparse_calls"] > 0, s
+    assert s["full_clusterings"] == r["full_clusterings"] and s["run_state_bytes"] == r["run_state_bytes"] > 0
+    assert abs(s["density"] - r["density"]) < 0.01, (s["density"], r["density"])
+    assert torch.isfinite(out_fast).all()
+    err_ref, err_dense, ref_dense = rel(out_fast, out_ref), rel(out_fast, dense), rel(out_ref, dense)
+    print(f"svg2 {dtype}: rel. error vs reference backend {err_ref:.2e}, vs dense {err_dense:.2e} "
+          f"(reference vs dense {ref_dense:.2e}), density {s['density']:.3f}")
+    assert err_ref < 0.25 * ref_dense
+
+
+def test_svg2_with_fp8_asked_runs_bf16_and_says_why(comfy_gpu):
+    base = build(comfy_gpu, torch.bfloat16)
+    model = svg(base, backend="auto", pattern="svg2", attention_precision="fp8")
+    out = run(comfy_gpu, model)
+    s = summary(model)
+    assert s["backend"] == "triton" and s["sparse_calls"] > 0 and torch.isfinite(out).all(), s
+
+
 def test_torch_compile_with_the_node(comfy_gpu):
     import torch._dynamo
     base = build(comfy_gpu, torch.bfloat16)

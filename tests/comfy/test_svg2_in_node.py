@@ -36,10 +36,12 @@ def rel(a, b):
 
 @pytest.fixture(scope="module")
 def runs(host, wan):
-    """(latent, RunReport, model) of dense, svg, svg2 (budget) and svg2 with top_p 0.999, through the node."""
+    """(latent, RunReport, model) through the node of dense, svg as a saved workflow has it (no pattern
+    input), svg with svg2's knobs set, svg2 (budget) and svg2 with top_p 0.999."""
     from svg_pack.nodes.svg_node import SVGSparseAttention
     out = {"dense": (sample(host, wan), None, None)}
-    for name, extra in {"svg": {}, "svg2": dict(pattern="svg2"),
+    svg2_knobs = dict(svg2_top_p=0.5, svg2_query_clusters=16, svg2_key_clusters=32, svg2_warm_iterations=3)
+    for name, extra in {"svg": {}, "svg-knobs": dict(pattern="svg", **svg2_knobs), "svg2": dict(pattern="svg2"),
                         "svg2-p": dict(pattern="svg2", svg2_top_p=0.999)}.items():
         model = SVGSparseAttention.execute(wan, **NODE, **extra).args[0]
         out[name] = (sample(host, model), host.report(model), model)
@@ -109,3 +111,10 @@ def test_the_report_node_shows_svg2s_kept_density_per_block_and_head(runs, host)
     from svg_pack.svg_attention.report import density_colour
     cell = torch.tensor(density_colour(float(mean[0, 0])), dtype=torch.float32) / 255
     assert (pixels - cell).abs().amax(-1).lt(1e-3).any()     # block 0, head 0's green is drawn
+
+
+def test_svg_is_the_default_and_ignores_svg2s_knobs(runs):
+    """A workflow saved before the pattern input runs svg; svg2's knobs change nothing under svg."""
+    assert runs["svg"][1].summary["pattern"] == "svg"
+    assert torch.equal(runs["svg-knobs"][0], runs["svg"][0])
+    assert "full_clusterings" not in runs["svg"][1].summary

@@ -135,3 +135,28 @@ def test_resolve_backend_by_the_ops_a_pattern_needs(monkeypatch):
     assert "the reference for global_rows" in why
     backend, _ = resolve_backend("auto", cpu, torch.float16, 64, ("band_attention",))
     assert backend is fake
+
+
+def test_the_nodes_patterns_are_svg_and_svg2_and_probes_stay_off_its_menu():
+    from svg_pack.svg_attention.patterns import get_pattern, pattern_names, user_pattern_names
+    assert user_pattern_names() == ("svg", "svg2")
+    assert set(user_pattern_names()) <= set(pattern_names())
+    svg2 = get_pattern("svg2")
+    assert svg2.label_names == () and "svg2_attention" in svg2.ops and "global_rows" in svg2.ops
+
+
+def test_svg2_settings_are_validated_together_and_map_onto_semantic_settings():
+    from svg_pack.svg_attention.patterns.svg2 import semantic_settings
+    with pytest.raises(ValueError) as error:
+        SVGConfig(pattern="svg2", svg2_top_p=1.5, svg2_query_clusters=-1, svg2_key_clusters=5000,
+                  svg2_warm_iterations=0, svg2_key_lists="tiles")
+    message = str(error.value)
+    for name in ("svg2_top_p", "svg2_query_clusters", "svg2_key_clusters", "svg2_warm_iterations", "svg2_key_lists"):
+        assert name in message, (name, message)
+    default = semantic_settings(SVGConfig(pattern="svg2"))
+    assert default.selection == "budget" and default.warm_iterations == 1 and default.full_iterations == 20
+    custom = semantic_settings(SVGConfig(pattern="svg2", svg2_top_p=0.9, svg2_query_clusters=64,
+                                         svg2_key_clusters=300, svg2_warm_iterations=3))
+    assert (custom.selection, custom.top_p, custom.warm_iterations) == ("top_p", 0.9, 3)
+    assert (custom.min_query_clusters, custom.max_query_clusters) == (64, 64)
+    assert (custom.min_key_clusters, custom.max_key_clusters) == (300, 300)

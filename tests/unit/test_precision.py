@@ -170,3 +170,13 @@ def test_auto_precision_never_emulates(monkeypatch):
     backend, _ = backends.resolve_backend("auto", torch.device("cuda"), torch.bfloat16, 128, SVG_OPS, "fp8-pv",
                                           emulate=False)
     assert backend.name == "triton-fp8-pv"
+
+
+@pytest.mark.parametrize("precision", ["fp8", "fp8-pv"])
+def test_a_pattern_without_the_band_op_runs_bf16_whatever_the_precision(precision):
+    """svg2 has no FP8 kernel: FP8 asked resolves to the bf16 backend, and the reason says so."""
+    ops = get_pattern("svg2").ops
+    assert "band_attention" not in ops
+    backend, why = backends.resolve_backend("reference", CPU, torch.bfloat16, 128, ops, precision)
+    assert backend is backends.reference_backend and backend.precision == "bf16"
+    assert f"{precision} asked" in why and "band attention only" in why, why
