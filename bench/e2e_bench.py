@@ -12,6 +12,9 @@ Speed does not depend on weight values, so no real weights are needed.  Modes (-
                  e4m3; fp8-pv: only P and V) for the sparse steps' band attention
   svg-fp8-all    svg-fp8 with the node's fp8_dense_steps: FP8 dense attention in the dense steps too
                  (warm-up steps and the dense leading block: the video's self-attention; others SDPA)
+  svg2           the node with pattern svg2 (k-means clusters, budget selection at svg's density,
+                 Triton ops, bf16; kernel key lists "packed"), same warm-up and dense block as svg
+  svg2-ranges    svg2 with the kernel walking the kept clusters' key ranges (SVGConfig.svg2_key_lists)
 Each run has --steps steps; its per-step times come from the sampler's step callback after a
 ``torch.cuda.synchronize()``.  Step statistics: the first step of each kind (the first dense step of
 a run, the first sparse step, which carries the Triton JIT compile) is reported apart; min and median
@@ -73,7 +76,7 @@ TINY = {
 }
 KERNEL_GROUPS = (("band attention", ("band",)), ("head profiling", ("profile", "_prof")),
                  ("K/V head-order gather / pack", ("gather", "pack")), ("text rows", ("global",)))
-MODES = ("dense", "sage", "svg", "svg-fp8", "svg-fp8-all")
+MODES = ("dense", "sage", "svg", "svg-fp8", "svg-fp8-all", "svg2", "svg2-ranges")
 
 
 def import_comfy(path: str, cpu: bool):
@@ -216,7 +219,9 @@ def run_mode(comfy, pack, base, spec, mode, args, device):
                 return result
         config = SVGConfig(sparsity=args.sparsity, dense_warmup=warmup, dense_blocks=1, backend=backend,
                            attention_precision=args.fp8_precision if fp8 else "bf16",
-                           fp8_dense_steps=mode == "svg-fp8-all")
+                           fp8_dense_steps=mode == "svg-fp8-all",
+                           pattern="svg2" if mode.startswith("svg2") else "svg",
+                           svg2_key_lists="ranges" if mode == "svg2-ranges" else "packed")
         model = apply_svg(base, config)
         result["dense_warmup"] = warmup
         result["fp8_precision"] = args.fp8_precision if fp8 else None
