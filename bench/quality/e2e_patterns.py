@@ -11,7 +11,8 @@ svg's density for this layout and sparsity). ``--workers N`` starts N processes 
 threads), the cases dealt round-robin. Each appends every finished run to ``shard<i>.json`` in
 --out, so running the same command again skips what is there (a case cut short re-runs its dense
 video, which is deterministic). When all shards are done the runs are merged into
-``quality_patterns.json`` and the docs tables printed (``--tables-only``: print them again).
+``quality_patterns.json`` and the docs tables printed (``--tables-only``: print them again;
+``--merge-only``: merge what the shards hold so far, e.g. after runs with one seed at a time).
 Head maps: ``head_maps/head_map[_<pattern>]_<prompt>_<seed>_<sparsity>.png``.
 """
 from __future__ import annotations
@@ -51,6 +52,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch threads per server")
     ap.add_argument("--shard", default=None, help="i/N: run only every N-th case from i (set by --workers)")
     ap.add_argument("--tables-only", action="store_true", help="print the tables of --out's merged record")
+    ap.add_argument("--merge-only", action="store_true",
+                    help="merge the shards in --out into the record (what is done; the rest listed as missing) and print the tables")
     return ap.parse_args(argv)
 
 
@@ -208,6 +211,10 @@ def main(argv=None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     if a.tables_only:
         print(tables(json.loads((a.out / RECORD).read_text())))
+        return 0
+    if a.merge_only:
+        record = merge(a)
+        print(tables(record))
         return 0
     if a.shard is not None:
         index, count = (int(x) for x in a.shard.split("/"))

@@ -25,11 +25,16 @@ PROMPT, SEED = "shapes orbiting the centre", 0      # the main job's case
 # sparsity -> (PSNR floor dB, SSIM floor): the value measured here (2026-11-28, x86-64 CPU, torch
 # 2.14.1; bench/results/quality_e2e: 33.27 / 0.9715, 30.12 / 0.9451, 18.86 / 0.4360) less 0.5 dB / 0.01
 FLOORS = {0.5: (32.77, 0.961), 0.75: (29.62, 0.935), 0.9: (18.36, 0.426)}
+# pattern svg2 (the node's pattern input, its defaults: the budget at svg's density) at 0.75, same case:
+# measured here 2026-11-30 (bench/quality/e2e_patterns.py, docs/quality.md: 28.97 dB / 0.9193) less 0.5 dB / 0.01
+SVG2_SPARSITY, SVG2_FLOOR = 0.75, (28.47, 0.909)
 
 
 @pytest.fixture(scope="module")
 def case(comfy_server, object_info):
-    return e2e_quality.run_case(comfy_server, object_info, PROMPT, SEED, sorted(FLOORS))
+    skip = {("svg2", s) for s in FLOORS if s != SVG2_SPARSITY}
+    return e2e_quality.run_case(comfy_server, object_info, PROMPT, SEED, sorted(FLOORS), patterns=("svg", "svg2"),
+                                skip=skip)
 
 
 def test_dense_video_is_the_trained_models_kind_of_video(case):
@@ -50,6 +55,21 @@ def test_svg_stays_close_to_dense(case, sparsity):
     assert got["psnr"] >= psnr_floor, f"PSNR {got['psnr']:.2f} dB < floor {psnr_floor} at sparsity {sparsity}"
     assert got["ssim"] >= ssim_floor, f"SSIM {got['ssim']:.4f} < floor {ssim_floor} at sparsity {sparsity}"
     assert got["psnr"] < 99, "identical to dense: SVG did not change the attention at all"
+
+
+def test_svg2_stays_close_to_dense_at_svgs_density(case):
+    psnr_floor, ssim_floor = SVG2_FLOOR
+    got = case["runs"]["svg2"][SVG2_SPARSITY]
+    summary = got["summary"]
+    assert summary["pattern"] == "svg2" and summary["sparse_calls"] > 0 and summary["label_counts"] == {}
+    # matched density: the budget at svg's kept fraction for this layout
+    assert summary["density"] == pytest.approx(case["sparse"][SVG2_SPARSITY]["summary"]["density"], abs=0.01)
+    assert summary["full_clusterings"] > 0 and summary["run_state_bytes"] > 0
+    assert got["psnr"] >= psnr_floor, f"svg2 PSNR {got['psnr']:.2f} dB < floor {psnr_floor}"
+    assert got["ssim"] >= ssim_floor, f"svg2 SSIM {got['ssim']:.4f} < floor {ssim_floor}"
+    assert got["psnr"] < 99, "identical to dense: svg2 did not change the attention at all"
+    assert not np.array_equal(case["frames"][("svg2", SVG2_SPARSITY)], case["frames"][SVG2_SPARSITY]), \
+        "svg2's video is svg's: the pattern input did not reach the node"
 
 
 def test_quality_falls_with_sparsity(case):
