@@ -17,8 +17,14 @@ EXPECTED_INPUTS = [
 EXPECTED_OPTIONAL = [
     ("attention_precision", "COMBO", "auto", None, None, None),
     ("fp8_dense_steps", "BOOLEAN", False, None, None, None),
+    ("pattern", "COMBO", "svg", None, None, None),
+    ("svg2_top_p", "FLOAT", 0.0, 0.0, 1.0, 0.01),
+    ("svg2_query_clusters", "INT", 0, 0, 4096, None),
+    ("svg2_key_clusters", "INT", 0, 0, 4096, None),
+    ("svg2_warm_iterations", "INT", 1, 1, 20, None),
 ]
-COMBOS = {"backend": ["auto", "triton", "reference"], "attention_precision": ["auto", "bf16", "fp8", "fp8-pv"]}
+COMBOS = {"backend": ["auto", "triton", "reference"], "attention_precision": ["auto", "bf16", "fp8", "fp8-pv"],
+          "pattern": ["svg", "svg2"]}
 
 
 def test_node_is_listed_with_its_inputs(comfy_server):
