@@ -22,7 +22,7 @@ full tiles) are sized with ONE ``.tolist()`` per call (kernels/semantic_attentio
 (``SVGConfig.svg2_key_lists``) walks the kept clusters' contiguous key ranges without any sync but
 masks the edge tile of every range (at 74-key clusters and 128-key tiles about 58% of the keys it
 loads are kept). Which is faster end to end is a GPU measurement (bench/svg2_bench.py --sweep,
-bench/e2e_bench.py --mode svg2 / svg2-ranges); the reference backend has no such choice.
+bench/e2e_bench.py --modes svg2 svg2-ranges); the reference backend has no such choice.
 """
 from __future__ import annotations
 
