@@ -60,23 +60,6 @@ def _split(count: int, parts: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def pipeline_groups(count: int, chunks: int) -> list[tuple[int, int]]:
-    """A rank's ``count`` heads cut into ``chunks`` contiguous groups for the Ulysses pipeline.
-
-    Up to 2 groups: near-equal. From 3: the first and the last group are small (about
-    ``count / (2 * (chunks + 2))`` heads each) and the middle ones share the rest. What the pipeline
-    cannot hide is the first group's all-to-all in (nothing computes yet) and the last group's
-    all-to-all out (nothing computes any more); a small first group also computes while the next,
-    larger group's inputs travel. Attention per head costs several times its all-to-all, so a
-    small first group still covers it.
-    """
-    if chunks < 3 or count < chunks:
-        return _split(count, chunks)
-    edge = max(1, -(-count // (2 * (chunks + 2))))
-    middle = _split(count - 2 * edge, chunks - 2)
-    return [(0, edge)] + [(edge + a, edge + b) for a, b in middle] + [(count - edge, count)]
-
-
 @dataclass(frozen=True)
 class SequenceShards:
     """How the model split one attention call's token sequence over the ranks.
@@ -205,8 +188,7 @@ def ulysses_attention(q, k, v, attend_local: AttendLocal, group=None, *, shards:
     segment of ``world_size * L`` tokens (no padding). ``group``: the Ulysses process group (None:
     the default group). ``chunks`` > 1 splits each rank's heads into that many groups and pipelines
     them: the all-to-all of one group runs while the attention of the previous one computes (every
-    rank must pass the same value; from 3 groups the first and last are small, see
-    ``pipeline_groups``). ``out``: optional ``[B, L, H, D]`` to write into.
+    rank must pass the same value). ``out``: optional ``[B, L, H, D]`` to write into.
     Results come in head order, one per non-empty head group of this rank.
     """
     if q.dim() != 4 or q.shape != k.shape or q.shape != v.shape:
@@ -227,7 +209,7 @@ def ulysses_attention(q, k, v, attend_local: AttendLocal, group=None, *, shards:
 
     counts, offsets = head_counts(heads, world), head_offsets(heads, world)
     # heads of each rank cut into `chunks` groups: groups[r][j] = (first global head, count)
-    groups = [[(offsets[r] + a, b - a) for a, b in pipeline_groups(counts[r], chunks)] for r in range(world)]
+    groups = [[(offsets[r] + a, b - a) for a, b in _split(counts[r], chunks)] for r in range(world)]
     # head groups empty on every rank (more groups than heads) need no collective at all
     active = [j for j in range(chunks) if any(groups[r][j][1] for r in range(world))]
     row = batch * head_dim  # elements per (token, head)

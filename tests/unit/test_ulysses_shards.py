@@ -6,7 +6,7 @@ import torch
 from svg_pack.svg_attention import (AttendContext, PatternDecision, PatternPlan, SVGConfig, VideoLayout, get_pattern,
                                     reference_backend, sample_rows, sparse_attention)
 from svg_pack.svg_attention.ulysses import (SequenceShards, attend_gathered, head_counts, head_offsets,
-                                            pipeline_groups, ulysses_attention)
+                                            ulysses_attention)
 from svg_pack.svg_attention.ulysses_pattern import PatternLocalAttention, merge_decisions, ulysses_sparse_attention
 
 
@@ -17,21 +17,6 @@ def test_head_split_uneven_and_contiguous():
     assert head_counts(5, 4) == (2, 1, 1, 1)
     assert head_offsets(5, 4) == (0, 2, 3, 4)
     assert head_counts(2, 4) == (1, 1, 0, 0)
-
-
-@pytest.mark.parametrize("count, chunks", [(20, 1), (20, 2), (20, 3), (20, 4), (40, 3), (5, 3), (3, 3), (2, 3), (1, 4)])
-def test_pipeline_groups_cover_the_heads_in_order(count, chunks):
-    groups = pipeline_groups(count, chunks)
-    assert len(groups) == chunks
-    assert groups[0][0] == 0 and groups[-1][1] == count
-    assert all(a[1] == b[0] and a[0] <= a[1] for a, b in zip(groups, groups[1:]))
-
-
-def test_pipeline_groups_small_at_both_ends_from_three():
-    assert pipeline_groups(20, 2) == [(0, 10), (10, 20)]            # two: even
-    assert pipeline_groups(20, 3) == [(0, 2), (2, 18), (18, 20)]   # Wan-14B on 2 GPUs: 20 heads per rank
-    assert pipeline_groups(20, 4) == [(0, 2), (2, 10), (10, 18), (18, 20)]
-    assert pipeline_groups(2, 3) == [(0, 1), (1, 2), (2, 2)]        # fewer heads than groups: some empty
 
 
 def test_one_segment_is_identity_with_tail_padding():
