@@ -3,7 +3,7 @@
 # (band variants, profiler variants, whole calls vs SDPA). Logs + JSON under $OUT/call1a.
 set -u
 export PYTHONUNBUFFERED=1
-R=${OUT:-/tmp/out}/call1a; mkdir -p "$R"
+R=${OUT:-out}/call1a; mkdir -p "$R"
 t0=$SECONDS
 stamp() { echo "[$((SECONDS - t0))s] $*"; }
 nvidia-smi > "$R/nvidia-smi.txt" 2>&1

@@ -3,7 +3,7 @@
 # then the SVG2 bench on Wan-14B 720p and HunyuanVideo 720p. Logs + JSON under $OUT/call1b.
 set -u
 export PYTHONUNBUFFERED=1
-R=${OUT:-/tmp/out}/call1b; mkdir -p "$R"
+R=${OUT:-out}/call1b; mkdir -p "$R"
 t0=$SECONDS
 stamp() { echo "[$((SECONDS - t0))s] $*"; }
 stamp "kernel sweep A,B,C"

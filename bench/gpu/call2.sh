@@ -4,7 +4,7 @@
 # Carry: .host/comfyui and .whl (sageattention 1.0.6, torchsde, trampoline wheels).
 set -u
 export PYTHONUNBUFFERED=1
-R=${OUT:-/tmp/out}/call2; mkdir -p "$R"
+R=${OUT:-out}/call2; mkdir -p "$R"
 t0=$SECONDS
 stamp() { echo "[$((SECONDS - t0))s] $*"; }
 python3 -m pip install --no-index --no-deps --target .whl/site .whl/*.whl > "$R/pip.log" 2>&1

@@ -5,7 +5,7 @@
 # Carry: .host/comfyui and .whl.
 set -u
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-R=${OUT:-/tmp/out}/call3; mkdir -p "$R"
+R=${OUT:-out}/call3; mkdir -p "$R"
 t0=$SECONDS
 stamp() { echo "[$((SECONDS - t0))s] $*"; }
 nvidia-smi topo -m > "$R/topo.txt" 2>&1
