@@ -220,7 +220,7 @@ def main():
 
     def empty_cache():
         if dev.type == "cuda":
-            empty_cache()
+            torch.cuda.empty_cache()
 
     def time_ms(fn, sets, reps=args.reps, warmup=1):
         for i in range(warmup):

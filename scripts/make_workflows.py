@@ -230,9 +230,13 @@ class Graph:
                 "version": 0.4}
 
 
+NO_PUBLISHED_WARMUP = ("**0.2** here (20% of the steps). The SVG authors publish no setting for\n"
+                       "  {model}; 0.2 is theirs for Wan 2.1 text-to-video. Raise it if the layout drifts.")
+
+
 def svg_note(model: str, warmup_pct: int, extra: str, warmup_text: str | None = None) -> str:
     if warmup_text is None:
-        warmup_text = (f"**{warmup_pct / 100:.1f}** here ({warmup_pct}% of the steps), the SVG "
+        warmup_text = (f"**{warmup_pct / 100:g}** here ({warmup_pct}% of the steps), the SVG "
                        f"authors'\n  setting for {model}.")
     return f"""## SVG Sparse Attention ({model})
 
@@ -462,7 +466,7 @@ def wan_i2v() -> dict:
     g.node(52, "LoadImage", (-300, 560), (340, 330), ["example.png", "image"],
            title="Load Image (start frame)")
     g.node(51, "CLIPVisionEncode", (100, 620), (280, 78), ["none"])
-    _svg_node(g, 70, (100, -330))
+    _svg_node(g, 70, (100, -330), dense_warmup=0.35)
     g.node(54, "ModelSamplingSD3", (460, -200), (300, 58), [8.0])
     _prompts(g, (6, 7), 38, (100, 120),
              "The fox in the picture turns its head towards the camera, snow falling softly, "
@@ -471,7 +475,7 @@ def wan_i2v() -> dict:
     g.node(3, "KSampler", (940, -200), (315, 262), [42, "fixed", 20, 6.0, "uni_pc", "simple", 1.0])
     _decode_and_save(g, (8, 53, 55), (1300, -200), 16.0, "video/wan2.1_i2v_svg", samples=(3, 0), vae=(39, 0))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
-           [svg_note("Wan 2.1 I2V", 20,
+           [svg_note("Wan 2.1 I2V", 35,
                      "The start image reaches the model as extra latent channels and as CLIP "
                      "vision features (cross-attention, always dense): the video's self-attention "
                      "is sparse as in text-to-video. Pick your start image in Load Image. 512x512, "
@@ -520,7 +524,7 @@ def ltxv_t2v() -> dict:
     g.node(72, "SamplerCustom", (940, -200), (355, 230), [True, 42, "fixed", 3.0])
     _decode_and_save(g, (8, 49, 51), (1340, -200), 24.0, "video/ltxv_svg", samples=(72, 0), vae=(44, 2))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
-           [svg_note("LTX-Video", 20,
+           [svg_note("LTX-Video", 20, warmup_text=NO_PUBLISHED_WARMUP.format(model="LTX-Video"), extra=
                      "LTX-Video's self-attention (attn1) is sparse; its text cross-attention stays "
                      "dense. Untested at real size: the project README suggests sparsity **0.6** "
                      "as a cautious start for this family. Give the model long, descriptive "
@@ -631,7 +635,7 @@ def mochi_t2v() -> dict:
     g.node(3, "KSampler", (560, -200), (315, 262), [42, "fixed", 30, 4.5, "euler", "simple", 1.0])
     _decode_and_save(g, (8, 49, 51), (920, -200), 24.0, "video/mochi_svg", samples=(3, 0), vae=(39, 0))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
-           [svg_note("Mochi", 20,
+           [svg_note("Mochi", 20, warmup_text=NO_PUBLISHED_WARMUP.format(model="Mochi"), extra=
                      "Mochi's joint attention puts the prompt tokens after the video; SVG makes only "
                      "the video part sparse. Untested at real size (no small Mochi model loads in "
                      "ComfyUI 0.3.75, so this graph is checked for format only): the project README "
@@ -670,7 +674,7 @@ def cosmos_predict2_i2v() -> dict:
     g.node(3, "KSampler", (620, -200), (315, 262), [42, "fixed", 30, 4.0, "euler", "simple", 1.0])
     _decode_and_save(g, (8, 49, 51), (980, -200), 16.0, "video/cosmos_predict2_svg", samples=(3, 0), vae=(15, 0))
     g.node(60, "MarkdownNote", (-360, -500), (420, 460),
-           [svg_note("Cosmos Predict2", 20,
+           [svg_note("Cosmos Predict2", 20, warmup_text=NO_PUBLISHED_WARMUP.format(model="Cosmos Predict2"), extra=
                      "Cosmos Predict2's self-attention sees only the video tokens (patch 1x2x2), "
                      "which SVG makes sparse. Untested at real size (this graph was run only with a tiny "
                      "random-weight Cosmos Predict2 model on the test host): the project README "

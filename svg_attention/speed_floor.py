@@ -47,8 +47,41 @@ class BreakEven:
     tokens: dict = field(default_factory=dict)
 
 
-# Filled from bench/breakeven_sweep.py's output (it prints this entry); nothing here is guessed.
-MEASURED: dict = {}
+# Pasted from bench/breakeven_sweep.py's output on the GPU named (docs/benchmarks.md has the run);
+# nothing here is guessed.
+MEASURED: dict = {
+    'NVIDIA H200': BreakEven(
+        gpu='NVIDIA H200',
+        source=('bench/breakeven_sweep.py, 2026-11-30, torch 2.11.0+cu130, triton 3.6.0, heads 12 (D=128) / '
+                '24 (D=64), 13 frames, bf16 inputs, SDPA default as dense; fp8: the FP8 call against the faster '
+                'of SDPA and FP8 dense'),
+        tokens={
+            ('bf16', 64, 1, 0.25): 8190,
+            ('fp8', 64, 1, 0.25): 12285,
+            ('bf16', 64, 1, 0.5): 12285,
+            ('fp8', 64, 1, 0.5): 12285,
+            ('bf16', 64, 2, 0.25): 6149,
+            ('fp8', 64, 2, 0.25): 6149,
+            ('bf16', 64, 2, 0.5): 8190,
+            ('fp8', 64, 2, 0.5): 8190,
+            ('bf16', 64, 3, 0.25): 6149,
+            ('fp8', 64, 3, 0.25): 6149,
+            ('bf16', 64, 3, 0.5): 6149,
+            ('fp8', 64, 3, 0.5): 6149,
+            ('bf16', 128, 1, 0.25): 12285,
+            ('fp8', 128, 1, 0.25): 12285,
+            ('bf16', 128, 1, 0.5): 12285,
+            ('fp8', 128, 1, 0.5): 16380,
+            ('bf16', 128, 2, 0.25): 8190,
+            ('fp8', 128, 2, 0.25): 8190,
+            ('bf16', 128, 2, 0.5): 8190,
+            ('fp8', 128, 2, 0.5): 12285,
+            ('bf16', 128, 3, 0.25): 6149,
+            ('fp8', 128, 3, 0.25): 8190,
+            ('bf16', 128, 3, 0.5): 8190,
+            ('fp8', 128, 3, 0.5): 12285,
+        }),
+}
 
 CONSERVATIVE_RULE = dict(min_tokens_per_head=32760, max_density=0.5)
 
