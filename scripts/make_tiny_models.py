@@ -115,28 +115,41 @@ def _init_params(module, seed: int) -> None:
 def build(spec: dict):
     import torch
     import comfy.ops
+    from model_configs import complete_config
     ops = comfy.ops.disable_weight_init
-    cfg = spec["config"]
     if spec["family"] == "wan":
         from comfy.ldm.wan.model import WanModel
-        model = WanModel(image_model="wan2.1", operations=ops, dtype=torch.float32, **cfg)
+
+        def make(cfg):
+            return WanModel(image_model="wan2.1", operations=ops, dtype=torch.float32, **cfg)
     elif spec["family"] == "ltxv":
         from comfy.ldm.lightricks.model import LTXVModel
-        model = LTXVModel(operations=ops, dtype=torch.float32, **cfg)
+
+        def make(cfg):
+            return LTXVModel(operations=ops, dtype=torch.float32, **cfg)
     elif spec["family"] == "cosmos_predict2":
         from comfy.ldm.cosmos.predict2 import MiniTrainDIT
-        model = MiniTrainDIT(image_model="cosmos_predict2", operations=ops, dtype=torch.float32,
-                             **cfg)
+
+        def make(cfg):
+            return MiniTrainDIT(image_model="cosmos_predict2", operations=ops, dtype=torch.float32, **cfg)
     elif spec["family"] == "sd3":
         from comfy.ldm.modules.diffusionmodules.mmdit import OpenAISignatureMMDITWrapper
-        model = OpenAISignatureMMDITWrapper(operations=ops, dtype=torch.float32, **cfg)
-        # its position table is a persistent buffer, made with torch.empty: seed it too
-        g = torch.Generator().manual_seed(spec["seed"] + 1)
-        model.pos_embed.copy_(torch.randn(model.pos_embed.shape, generator=g) * 0.02)
+
+        def make(cfg):
+            return OpenAISignatureMMDITWrapper(operations=ops, dtype=torch.float32, **cfg)
     else:
         from comfy.ldm.hunyuan_video.model import HunyuanVideo
-        model = HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32,
-                             **cfg)
+
+        def make(cfg):
+            return HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32, **cfg)
+    # fields a newer ComfyUI requires (e.g. 0.19.3's HunyuanVideoParams.meanflow_sum), as its
+    # detection gives them for these weights
+    model = make(complete_config(make, spec["config"]))
+    if spec["family"] == "sd3":
+        # its position table is a persistent buffer, made with torch.empty: seed it too
+        g = torch.Generator().manual_seed(spec["seed"] + 1)
+        with torch.no_grad():
+            model.pos_embed.copy_(torch.randn(model.pos_embed.shape, generator=g) * 0.02)
     _init_params(model, spec["seed"])
     buffers = [n for n, _ in model.named_buffers()]
     dtype = getattr(torch, spec.get("dtype", "float32"))
@@ -208,7 +221,9 @@ def main() -> int:
     a = ap.parse_args()
     out: Path = a.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    script_hash = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    script_hash = hashlib.sha256(b"".join(
+        (Path(__file__).parent / name).read_bytes() for name in (Path(__file__).name, "model_configs.py"))
+    ).hexdigest()
     stamp_path = out / STAMP
     if not a.force and stamp_path.is_file():
         stamp = json.loads(stamp_path.read_text())
