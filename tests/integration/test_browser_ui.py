@@ -1,5 +1,5 @@
-"""What a user sees of the pack in the ComfyUI web page: the real frontend (1.32.9, served by the
-test server) in headless Chromium, driven through its own UI with Playwright (helpers in
+"""What a user sees of the pack in the ComfyUI web page: the real frontend (1.32.9 on ComfyUI 0.3.75,
+1.42.11 on 0.19.3, served by the test server) in headless Chromium, driven through its own UI with Playwright (helpers in
 browser.py), plus one HTTP-level check of the report node's output.
 
 In one page session:
@@ -330,7 +330,7 @@ def test_tiny_workflow_runs_from_run_button(page, shots, comfy_server, object_in
 
     with page.expect_response(lambda r: r.url.endswith("/prompt") and
                               r.request.method == "POST") as posted:
-        page.get_by_role("button", name="Run", exact=True).click()
+        browser.run_button(page).click()
     assert posted.value.status == 200, posted.value.text()
     prompt_id = posted.value.json()["prompt_id"]
     entry = comfy_server.wait(prompt_id, timeout=240)

@@ -1,4 +1,5 @@
-"""The example workflows in the real ComfyUI frontend (1.32.9, served by the test server),
+"""The example workflows in the real ComfyUI frontend (1.32.9 on ComfyUI 0.3.75, 1.42.11 on 0.19.3,
+served by the test server),
 driven by headless Chromium through Playwright:
 
 - loading a workflow and saving it again (app.graph.serialize(), what Save/Export writes) gives
