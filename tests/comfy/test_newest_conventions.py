@@ -44,7 +44,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from svg_pack.svg_attention import SVGConfig, VideoLayout, plan_band, sample_rows, svg_attention
+from svg_pack.svg_attention import SVGConfig, VideoLayout, plan_band, sample_rows, sparse_attention
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SVG_COMFYUI_DIR"),
@@ -170,7 +170,7 @@ def reference_out(q, k, v, layout, key_bias=None, scale=None, skip_reshape=False
     plan = plan_band(layout, CONFIG.sparsity, CONFIG.block_size)
     rows = sample_rows(layout.video_tokens, CONFIG.sampled_rows,
                        torch.Generator().manual_seed(CONFIG.profile_seed), torch.device("cpu"))
-    out, _ = svg_attention(qh, kh, vh, layout, plan, rows, key_bias=key_bias, scale=scale)
+    out, _ = sparse_attention(qh, kh, vh, layout, plan, rows=rows, key_bias=key_bias, scale=scale)
     return out if skip_reshape else out.transpose(1, 2).reshape(q.shape)
 
 
@@ -626,14 +626,20 @@ def test_multigpu_cfg_split_two_threads_keep_state_per_condition(host, wan, monk
     clone = host.build("WAN21_T2V", WAN, seed=71).model        # the second device's copy of the model
     uncond_ran_both_blocks = threading.Event()
     calls = {}
-    real_svg = host.patch.svg_attention
+    import svg_pack.svg_attention.attention as orchestrator
+
+    real_svg, real_rows = host.patch.sparse_attention, orchestrator.sample_rows
     rows_used = {}
 
-    def spy(q, k, v, layout, plan, rows, *args, **kwargs):
+    def rows_spy(*args, **kwargs):
+        rows = real_rows(*args, **kwargs)
         rows_used.setdefault(CONDITION.index, []).append(rows.tolist())
+        return rows
+
+    def spy(*args, **kwargs):
         name = threading.current_thread().name
         calls[name] = calls.get(name, 0) + 1
-        out = real_svg(q, k, v, layout, plan, rows, *args, **kwargs)
+        out = real_svg(*args, **kwargs)
         if name == "device1" and calls[name] == 2:
             uncond_ran_both_blocks.set()
         if name == "device0" and calls[name] == 1:
@@ -646,7 +652,8 @@ def test_multigpu_cfg_split_two_threads_keep_state_per_condition(host, wan, monk
         pool = DevicePool([0, 1]) if threaded else None
         model.model_options["sampler_calc_cond_batch_function"] = functools.partial(
             calc_cond_batch_multigpu, device_models={0: model.model, 1: clone}, pool=pool)
-        monkeypatch.setattr(host.patch, "svg_attention", spy)
+        monkeypatch.setattr(host.patch, "sparse_attention", spy)
+        monkeypatch.setattr(orchestrator, "sample_rows", rows_spy)
         rows_used.clear()
         negative = [[torch.randn(1, 8, 4096, generator=torch.Generator().manual_seed(2)), {}]]
         try:

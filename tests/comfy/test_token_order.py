@@ -31,14 +31,14 @@ class Paired:
 
     def __init__(self, host, monkeypatch, probe):
         self.pairs = []
-        real_svg = host.patch.svg_attention
+        real_svg = host.patch.sparse_attention
         used = []
 
         def spy(q, k, v, layout, *args, **kwargs):
             used.append(layout)
             return real_svg(q, k, v, layout, *args, **kwargs)
 
-        monkeypatch.setattr(host.patch, "svg_attention", spy)
+        monkeypatch.setattr(host.patch, "sparse_attention", spy)
         observe = probe.override
 
         def paired_override(previous):
