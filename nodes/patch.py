@@ -181,7 +181,8 @@ class SVGRun:
         if known is not None:
             return known
         config = self.patch.config
-        backend, why = resolve_backend(config.backend, device, dtype, head_dim, self.pattern.ops, config.precision)
+        backend, why = resolve_backend(config.backend, device, dtype, head_dim, self.pattern.ops, config.precision,
+                                       emulate=config.attention_precision != "auto")
         with self.lock:
             backend = self.backends.setdefault(key, backend)
             self.backend_names.add(backend.name)

@@ -43,7 +43,9 @@ NODE_DEFS = {
     "ModelSamplingSD3": ([("model", "MODEL"), ("shift", "FLOAT")], [("MODEL", "MODEL")]),
     "SVGSparseAttention": ([("model", "MODEL"), ("sparsity", "FLOAT"), ("dense_warmup", "FLOAT"),
                             ("dense_blocks", "INT"), ("sampled_rows", "INT"), ("backend", "COMBO"),
-                            ("profile_seed", "INT"), ("verbose", "BOOLEAN")], [("MODEL", "MODEL")]),
+                            ("profile_seed", "INT"), ("verbose", "BOOLEAN"),
+                            ("attention_precision", "COMBO", "optional"),
+                            ("fp8_dense_steps", "BOOLEAN", "optional")], [("MODEL", "MODEL")]),
     "KSampler": ([("model", "MODEL"), ("seed", "INT"), ("steps", "INT"), ("cfg", "FLOAT"),
                   ("sampler_name", "COMBO"), ("scheduler", "COMBO"), ("positive", "CONDITIONING"),
                   ("negative", "CONDITIONING"), ("latent_image", "LATENT"), ("denoise", "FLOAT")],
@@ -254,7 +256,7 @@ with the same seed.
 
 def _svg_node(g: Graph, nid: int, pos, dense_warmup: float = 0.2, title=None) -> None:
     """The SVG node at its defaults but for the warm-up, in the pack's colours."""
-    g.node(nid, "SVGSparseAttention", pos, (320, 250), [0.75, dense_warmup, 1, 64, "auto", 0, False],
+    g.node(nid, "SVGSparseAttention", pos, (320, 250), [0.75, dense_warmup, 1, 64, "auto", 0, False, "auto", False],
            title=title, color="#223", bgcolor="#335")
 
 

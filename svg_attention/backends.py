@@ -25,7 +25,9 @@ FP8 one and add the op
   kernels; on other GPUs bf16, and the reason says so;
 - on the reference backend off CUDA (CPU tests and quality runs) or when the reference is requested:
   the FP8 kernels' exact torch emulation (kernels/fp8_emulation.py), so results check the quantisation;
-  on a CUDA GPU where the kernels cannot run: bf16 (the emulation is for checking, not for speed).
+  on a CUDA GPU where the kernels cannot run: bf16 (the emulation is for checking, not for speed);
+- with ``emulate=False`` (the node's "auto" precision) never the emulation: FP8 only where its kernels
+  run, bf16 elsewhere.
 The profiler ("profile") and the global rows stay exact in every precision.
 """
 from __future__ import annotations
@@ -97,10 +99,12 @@ def triton_backend() -> Backend:
     }))
 
 
-def resolve_backend(requested: str, device, dtype, head_dim: int, ops, precision: str = "bf16"):
+def resolve_backend(requested: str, device, dtype, head_dim: int, ops, precision: str = "bf16",
+                    emulate: bool = True):
     """(backend, why) for a requested name ("auto", "triton", "reference"), the ops a pattern calls and
     the attention precision (``PRECISIONS``). Ops the kernels lack come from the reference (a backend
-    named "triton+reference"); FP8 backends are named "<backend>-<precision>" (module docstring)."""
+    named "triton+reference"); FP8 backends are named "<backend>-<precision>"; ``emulate`` False: FP8
+    only as the kernels, never as the reference's emulation (module docstring)."""
     unknown = [op for op in ops if op not in REFERENCE_OPS]
     if unknown:
         raise ValueError(f"no reference for the op(s) {unknown}: every op needs one in backends.REFERENCE_OPS")
@@ -109,7 +113,7 @@ def resolve_backend(requested: str, device, dtype, head_dim: int, ops, precision
     backend, why = _resolve_bf16(requested, device, dtype, head_dim, ops)
     if precision == "bf16":
         return backend, why
-    return _with_precision(backend, why, requested, device, precision)
+    return _with_precision(backend, why, requested, device, precision, emulate)
 
 
 def _resolve_bf16(requested, device, dtype, head_dim, ops):
@@ -128,7 +132,7 @@ def _resolve_bf16(requested, device, dtype, head_dim, ops):
             f"Triton kernels on {device}, the reference for {', '.join(missing)} (no kernel yet)")
 
 
-def _with_precision(backend: Backend, why: str, requested: str, device, precision: str):
+def _with_precision(backend: Backend, why: str, requested: str, device, precision: str, emulate: bool):
     """``backend`` with the FP8 "band_attention" and "dense" ops of ``precision``, or itself (bf16) with
     the reason appended."""
     try:
@@ -140,6 +144,8 @@ def _with_precision(backend: Backend, why: str, requested: str, device, precisio
         if not ok:
             return backend, f"{why}; {precision} asked, but {reason}: bf16"
         emulated, how = False, f"{precision} (e4m3) FP8 kernels"
+    elif not emulate:
+        return backend, f"{why}; auto precision: {precision} only where the FP8 kernels run, so bf16"
     elif requested == "reference" or device.type != "cuda":
         emulated, how = True, f"{precision} as the FP8 kernels' exact torch emulation (for checking, not speed)"
     else:

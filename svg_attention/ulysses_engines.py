@@ -82,7 +82,8 @@ class EngineSource:
         key = (str(device), dtype, head_dim)
         if key not in self._backends:
             backend, why = resolve_backend(self.config.backend, device, dtype, head_dim, self.pattern.ops,
-                                           self.config.precision)   # the sparse calls' band; dense stays the engine's
+                                           self.config.precision,   # the sparse calls' band; dense stays the engine's
+                                           emulate=self.config.attention_precision != "auto")
             log.info(f"[SVG] Ulysses rank {self.rank}: backend: {why}")
             self._backends[key] = backend
         return self._backends[key]

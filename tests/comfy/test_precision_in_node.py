@@ -133,7 +133,7 @@ def test_speed_floor_runs_dense_with_one_reason_asked_once_per_layout(host, wan,
         return False, f"test: {tokens} tokens per head is below this GPU's break-even"
 
     monkeypatch.setattr(host.patch, "resolve_backend",
-                        lambda *a: (Backend("triton", REFERENCE_OPS), "test: a Triton-named backend"))
+                        lambda *a, **kw: (Backend("triton", REFERENCE_OPS), "test: a Triton-named backend"))
     monkeypatch.setattr(host.patch, "sparse_pays", floor)
     settings = dict(OLD_INPUTS, dense_blocks=0, dense_warmup=0.0)
     model = SVGSparseAttention.execute(wan, **settings).args[0]

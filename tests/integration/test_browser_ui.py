@@ -308,7 +308,8 @@ def test_node_from_search_box(page, shots, object_info):
     assert node["type"] == SVG_NODE and node["title"] == "SVG Sparse Attention"
     assert node["widgets"] == _defaults(object_info[SVG_NODE]) == {
         "sparsity": 0.75, "dense_warmup": 0.2, "dense_blocks": 1, "sampled_rows": 64,
-        "backend": "auto", "profile_seed": 0, "verbose": False}
+        "backend": "auto", "profile_seed": 0, "verbose": False,
+        "attention_precision": "auto", "fp8_dense_steps": False}
     assert [(i["name"], i["type"]) for i in node["inputs"] if i["name"] == "model"] == \
         [("model", "MODEL")]
     assert [o["type"] for o in node["outputs"]] == ["MODEL"]

@@ -156,3 +156,17 @@ def test_the_emulation_dense_op_writes_every_row():
     err = ((out[:, :, video] - exact[:, :, video]).norm() / exact[:, :, video].norm()).item()
     assert 1e-3 < err < 0.1, err
     torch.testing.assert_close(out[:, :, text], exact[:, :, text], rtol=1e-5, atol=1e-6)
+
+
+def test_auto_precision_never_emulates(monkeypatch):
+    """emulate=False (the node's "auto"): FP8 only where its kernels run; the CPU / reference backend
+    stays bf16 (the emulation is slow and only for checking), with the reason."""
+    backend, why = backends.resolve_backend("auto", CPU, torch.float32, 128, SVG_OPS, "fp8-pv", emulate=False)
+    assert backend is backends.reference_backend
+    assert why.endswith("auto precision: fp8-pv only where the FP8 kernels run, so bf16"), why
+    triton = backends.Backend("triton", {op: backends.REFERENCE_OPS[op] for op in SVG_OPS})
+    monkeypatch.setattr(backends, "triton_backend_or_reason", lambda *args: (triton, ""))
+    monkeypatch.setattr(kernels, "fp8_support", lambda device: (True, "ok"))
+    backend, _ = backends.resolve_backend("auto", torch.device("cuda"), torch.bfloat16, 128, SVG_OPS, "fp8-pv",
+                                          emulate=False)
+    assert backend.name == "triton-fp8-pv"
