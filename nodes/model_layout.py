@@ -177,14 +177,6 @@ class WanAdapter(_Adapter):
                          suffix_tokens=suffix, uses_grid_sizes=True, cross_tokens=cross), None
 
 
-class WanExtraFramesAdapter(WanAdapter):
-    """Wan 2.2 S2V and HuMo: reference (and S2V motion) frames are appended after the video tokens
-    in the self-attention; their count varies, so everything after the video is global."""
-
-    family = "Wan S2V/HuMo"
-    extra_after = True
-
-
 class HunyuanVideoAdapter(_Adapter):
     """HunyuanVideo (T2V, I2V concat and token-replace, 1.5): joint attention with the text (and
     1.5's byT5 / vision tokens) appended after the video, an additive key mask for text padding;
@@ -315,6 +307,7 @@ class CogVideoXAdapter(_Adapter):
 
 def _family_classes():
     """(class, adapter) pairs this ComfyUI has, most specific first."""
+    from . import model_layout_2026 as newer   # the 2026 families' adapters build on the ones here
     pairs = []
 
     def add(module, names, adapter):
@@ -328,7 +321,15 @@ def _family_classes():
             if isinstance(cls, type):
                 pairs.append((cls, adapter))
 
-    add("comfy.ldm.wan.model", ("WanModel_S2V", "HumoWanModel"), WanExtraFramesAdapter)
+    # the video families of 2026 (issue #13), each before the class it subclasses
+    add("comfy.ldm.wan.model", ("VaceWanModel",), newer.WanVaceAdapter)
+    add("comfy.ldm.wan.model", ("CameraWanModel",), newer.WanCameraAdapter)
+    add("comfy.ldm.wan.model", ("WanModel_S2V",), newer.WanS2VAdapter)
+    add("comfy.ldm.wan.model", ("HumoWanModel",), newer.WanHuMoAdapter)
+    add("comfy.ldm.wan.model", ("SCAILWanModel",), newer.WanSCAILAdapter)
+    add("comfy.ldm.wan.model_animate", ("AnimateWanModel",), newer.WanAnimateAdapter)
+    add("comfy.ldm.lightricks.av_model", ("LTXAVModel",), newer.LTXAVAdapter)
+    add("comfy.ldm.kandinsky5.model", ("Kandinsky5",), newer.Kandinsky5Adapter)
     add("comfy.ldm.wan.model", ("WanModel",), WanAdapter)
     add("comfy.ldm.hunyuan_video.model", ("HunyuanVideo",), HunyuanVideoAdapter)
     add("comfy.ldm.lightricks.model", ("LTXVModel",), LTXVAdapter)
@@ -339,7 +340,7 @@ def _family_classes():
     return pairs
 
 
-SUPPORTED = "Wan 2.1/2.2, HunyuanVideo, LTXV, Mochi, Cosmos, CogVideoX"
+SUPPORTED = "Wan 2.1/2.2, HunyuanVideo, LTXV, LTX-2, Kandinsky 5, Mochi, Cosmos, CogVideoX"
 
 
 def adapter_for(diffusion_model):
