@@ -97,10 +97,11 @@ SPECS = {
         family="wan", supported="WAN22_S2V", module="comfy.ldm.wan.model", cls="WanModel_S2V",
         seed=2633, config=dict(WAN, in_dim=16), checks=("dim", "num_layers"),
         expect={"model_type": "s2v"}),
-    # HuMo 1.7B (16 input channels: the reference image through reference_latent tokens)
+    # HuMo 17B's layout (36 input channels: the latent, a 4-channel mask and 16 channels of
+    # zero-image VAE values; the reference image through reference_latent tokens, 36 channels too)
     "svg_tiny_wan21_humo.safetensors": dict(
         family="wan", supported="WAN21_HuMo", module="comfy.ldm.wan.model", cls="HumoWanModel",
-        seed=2634, config=dict(WAN, in_dim=16), checks=("dim", "num_layers"),
+        seed=2634, config=dict(WAN, in_dim=36), checks=("dim", "num_layers", "in_dim"),
         expect={"model_type": "humo"},
         float8=("audio_proj.audio_proj_glob_1.layer.weight",
                 "audio_proj.audio_proj_glob_3.layer.weight")),
