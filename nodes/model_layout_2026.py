@@ -74,10 +74,10 @@ class AudioVideoGrid(VideoGrid):
 
     audio_tokens: int = 0
 
-    def layout_for(self, tokens: int):
+    def layout_for(self, tokens: int, *args, **kwargs):
         if self.audio_tokens and tokens == self.audio_tokens:
             return None, f"the audio stream's self-attention ({tokens} audio tokens) has no video layout"
-        return super().layout_for(tokens)
+        return super().layout_for(tokens, *args, **kwargs)
 
 
 def _patches(latent, patch_size, pad: bool) -> int:
