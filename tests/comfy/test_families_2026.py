@@ -89,9 +89,10 @@ class Spy:
         monkeypatch.setattr(host.patch, "svg_attention", spy)
 
 
-def run(host, model, case: Case, spy: Spy, cond=None, noise_delta=None, latent_delta=None):
-    """One 1-step sampling run (one model call, cfg 1); returns (first sparse call's layout,
-    its query, all sparse calls' layouts, the run's summary)."""
+def run(host, model, case: Case, spy: Spy, cond=None, element=None):
+    """One 1-step sampling run (one model call, cfg 1), with latent ``element`` (an index into the
+    video latent) raised where given; returns (first sparse call's layout, its query, all sparse
+    calls' layouts, the run's summary)."""
     import comfy.nested_tensor
     import comfy.sample
 
@@ -105,9 +106,9 @@ def run(host, model, case: Case, spy: Spy, cond=None, noise_delta=None, latent_d
     noise = comfy.sample.prepare_noise(latent, 7)
     video_noise = noise.unbind()[0] if nested else noise
     video_latent = latent.unbind()[0] if nested else latent
-    if noise_delta is not None:           # the element both the noise and the latent carry:
-        video_noise[noise_delta] += 3.0   # flow models start from the noise, FlowRVS from the latent
-        video_latent[noise_delta] += 3.0
+    if element is not None:           # in both the noise and the latent: flow models start from
+        video_noise[element] += 3.0   # the noise, FlowRVS from the latent
+        video_latent[element] += 3.0
     positive = [[randn(1, *case.text, seed=1), dict(case.cond if cond is None else cond)]]
     out = comfy.sample.sample(model, noise, 1, 1.0, "euler", "simple", positive, positive, latent,
                               denoise=1.0, seed=7)
@@ -132,7 +133,7 @@ def probe(host, name, case: Case, monkeypatch, video_points, expect_reasons=()):
     assert summary["sparse_calls"] > 0
     for point in video_points:                       # (t, h, w) in the latent
         index = (0, 0) + tuple(point)
-        layout1, q1, _, _ = run(host, model, case, spy, noise_delta=index)
+        layout1, q1, _, _ = run(host, model, case, spy, element=index)
         assert layout1 == layout
         frame, position = case.token_of(*point)
         want = layout.video_start + frame * layout.frame_tokens + position
