@@ -80,13 +80,13 @@ class Spy:
 
     def __init__(self, host, monkeypatch):
         self.calls = []
-        real = host.patch.svg_attention
+        real = host.patch.sparse_attention
 
         def spy(q, k, v, layout, *args, **kwargs):
             self.calls.append((layout, q.detach().clone()))
             return real(q, k, v, layout, *args, **kwargs)
 
-        monkeypatch.setattr(host.patch, "svg_attention", spy)
+        monkeypatch.setattr(host.patch, "sparse_attention", spy)
 
 
 def run(host, model, case: Case, spy: Spy, cond=None, element=None):
