@@ -25,3 +25,14 @@ def unmet_requirement(workflow: dict, host_version: str, name: str = "this workf
     if needed and _version(host_version) < _version(needed):
         return f"{name} needs ComfyUI {needed} or newer (its nodes or model); this host is {host_version}"
     return None
+
+
+FRONTEND_ONLY = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute"}
+
+
+def missing_node_types(workflow: dict, object_info: dict) -> list:
+    """The node types of ``workflow`` that a server's /object_info lacks (frontend-only nodes
+    aside), sorted: e.g. LTX-2's and the audio nodes where torchaudio cannot be installed, whose
+    comfy_extras modules then fail to import. A test that opens the workflow in that server's
+    frontend can skip with them named."""
+    return sorted({n["type"] for n in workflow["nodes"]} - FRONTEND_ONLY - set(object_info))
