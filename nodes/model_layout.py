@@ -44,8 +44,9 @@ say what is known (``prefix_tokens``/``suffix_tokens``: counted global tokens; `
 on the adapter: model patches through which the model publishes it, e.g.
 ``published_slice_patch`` for metadata only attn1 patches see); register the
 class in ``_family_classes`` (``subclasses=False`` where a subclass may lay tokens out differently,
-e.g. LTXV, whose subclass LTXAVModel adds audio tokens). Tests compare the layout each call used with
-where the model really put the tokens (tests/comfy/test_token_order.py).
+e.g. LTXV, whose subclass LTXAVModel adds an audio stream and has its own adapter in
+model_layout_2026). Tests compare the layout each call used with where the model really put the
+tokens (tests/comfy/test_token_order.py).
 """
 from __future__ import annotations
 
@@ -71,8 +72,8 @@ class VideoGrid:
     suffix_tokens:  known global tokens after the video (LTXV guide frames, newer Wan in-context
                     latents).
     text_after:     the model appends further tokens after the video and the known suffix inside
-                    joint attention, whatever their number (HunyuanVideo 0.3.75 / Mochi text, Wan
-                    S2V and HuMo reference/motion frames): all global.
+                    joint attention, whatever their number (HunyuanVideo 0.3.75 / Mochi text): all
+                    global.
     text_before:    the same, before the video and the known prefix (CogVideoX text).
     uses_grid_sizes: the model publishes its patchified grid as ``transformer_options["grid_sizes"]``
                     (newer ComfyUI's Wan); frames and tokens per frame are then taken from it.
@@ -240,7 +241,6 @@ class WanAdapter(_Adapter):
     forward(x, timestep, context, clip_fea, time_dim_concat, transformer_options, **kwargs)."""
 
     family = "Wan"
-    extra_after = False     # S2V / HuMo append reference (and motion) frames after the video
 
     def __init__(self, diffusion_model):
         super().__init__(diffusion_model)
@@ -270,16 +270,8 @@ class WanAdapter(_Adapter):
             if isinstance(lat, torch.Tensor) and lat.dim() == 5:
                 suffix += self._tokens(lat)
         cross = _context_tokens(_arg(args, kwargs, 2, "context"), _arg(args, kwargs, 3, "clip_fea"))
-        return VideoGrid(frames, frame_tokens, prefix, text_after=self.extra_after,
+        return VideoGrid(frames, frame_tokens, prefix,
                          suffix_tokens=suffix, uses_grid_sizes=True, cross_tokens=cross), None
-
-
-class WanExtraFramesAdapter(WanAdapter):
-    """Wan 2.2 S2V and HuMo: reference (and S2V motion) frames are appended after the video tokens
-    in the self-attention; their count varies, so everything after the video is global."""
-
-    family = "Wan S2V/HuMo"
-    extra_after = True
 
 
 class HunyuanVideoAdapter(_Adapter):
@@ -348,7 +340,8 @@ class LTXVAdapter(_Adapter):
     frames, runs dense with the reason. Newer ComfyUI may drop masked guide tokens (negative
     denoise mask) before attention: the count check then fails and the call runs dense.
     forward(x, timestep, context, attention_mask, frame_rate, transformer_options, keyframe_idxs).
-    Registered for LTXVModel only, not its subclasses: LTXAVModel (LTX-2) adds audio tokens."""
+    Registered for LTXVModel only, not its subclasses: LTXAVModel (LTX-2) adds an audio stream
+    (model_layout_2026.LTXAVAdapter)."""
 
     family = "LTXV"
 
@@ -449,6 +442,7 @@ def _family_classes():
     """(class, adapter, subclasses) triples this ComfyUI has. ``subclasses``: whether the adapter
     also covers subclasses of the class (False where a subclass may lay its tokens out otherwise).
     Order does not matter: ``adapter_for`` takes the most specific class."""
+    from . import model_layout_2026 as newer   # the 2026 families' adapters build on the ones here
     triples = []
 
     def add(module, names, adapter, subclasses=True):
@@ -462,7 +456,15 @@ def _family_classes():
             if isinstance(cls, type):
                 triples.append((cls, adapter, subclasses))
 
-    add("comfy.ldm.wan.model", ("WanModel_S2V", "HumoWanModel"), WanExtraFramesAdapter)
+    # the video families of 2026 (issue #13), each before the class it subclasses
+    add("comfy.ldm.wan.model", ("VaceWanModel",), newer.WanVaceAdapter)
+    add("comfy.ldm.wan.model", ("CameraWanModel",), newer.WanCameraAdapter)
+    add("comfy.ldm.wan.model", ("WanModel_S2V",), newer.WanS2VAdapter)
+    add("comfy.ldm.wan.model", ("HumoWanModel",), newer.WanHuMoAdapter)
+    add("comfy.ldm.wan.model", ("SCAILWanModel",), newer.WanSCAILAdapter)
+    add("comfy.ldm.wan.model_animate", ("AnimateWanModel",), newer.WanAnimateAdapter)
+    add("comfy.ldm.lightricks.av_model", ("LTXAVModel",), newer.LTXAVAdapter)
+    add("comfy.ldm.kandinsky5.model", ("Kandinsky5",), newer.Kandinsky5Adapter)
     add("comfy.ldm.wan.model", ("WanModel",), WanAdapter)
     add("comfy.ldm.hunyuan_video.model", ("HunyuanVideo",), HunyuanVideoAdapter)
     add("comfy.ldm.lightricks.model", ("LTXVModel",), LTXVAdapter, subclasses=False)
@@ -473,7 +475,7 @@ def _family_classes():
     return triples
 
 
-SUPPORTED = "Wan 2.1/2.2, HunyuanVideo, LTXV, Mochi, Cosmos, CogVideoX"
+SUPPORTED = "Wan 2.1/2.2, HunyuanVideo, LTXV, LTX-2, Kandinsky 5, Mochi, Cosmos, CogVideoX"
 
 
 def adapter_for(diffusion_model):

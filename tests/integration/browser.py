@@ -108,12 +108,29 @@ def dismiss_chrome(page) -> None:
         minimap.first.click()
 
 
-def open_comfy_menu_item(page, *path: str) -> None:
-    """Click through the Comfy (logo) menu of the side bar, e.g. ("File", "Open")."""
-    page.locator(".comfy-menu-button-wrapper").first.click()
-    for name in path[:-1]:
-        page.get_by_role("menuitem", name=name).first.hover()
-    page.get_by_role("menuitem", name=path[-1]).first.click()
+def open_comfy_menu_item(page, *path: str, tries: int = 3) -> None:
+    """Click through the Comfy (logo) menu of the side bar, e.g. ("File", "Open"). Frontend 1.42
+    now and then leaves a submenu shut after the hover (the menu closed again, or no mouseenter
+    where the pointer already was): then the menu is closed with Escape and opened afresh, at most
+    ``tries`` times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    target = page.get_by_role("menuitem", name=path[-1]).first
+    for attempt in range(tries):
+        page.locator(".comfy-menu-button-wrapper").first.click()
+        for name in path[:-1]:
+            page.mouse.move(0, 0)
+            page.get_by_role("menuitem", name=name).first.hover()
+        try:
+            target.wait_for(state="visible", timeout=10_000)
+        except PlaywrightTimeout:   # the submenu did not open
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+            page.keyboard.press("Escape")
+            continue
+        target.click()
+        return
 
 
 def open_workflow_file(page, path: Path) -> None:
