@@ -318,3 +318,28 @@ def test_unsupported_class_reason_names_it(host):
 
     adapter, why = host.model_layout.adapter_for(Mystery())
     assert adapter is None and "Mystery" in why and "no SVG layout adapter" in why
+
+
+def test_registry_takes_the_most_specific_class(host):
+    """The most specific registered class in the MRO decides; LTXV's adapter does not cover
+    subclasses it was not written for (LTXAVModel has its own), Wan's does."""
+    from comfy.ldm.lightricks.model import LTXVModel
+    from comfy.ldm.wan.model import WanModel
+
+    class LTXVWithMoreTokens(LTXVModel):
+        pass
+
+    adapter, why = host.model_layout.adapter_for(LTXVWithMoreTokens.__new__(LTXVWithMoreTokens))
+    assert adapter is None and "LTXVWithMoreTokens is a subclass of LTXVModel" in why
+    assert "does not cover subclasses" in why
+    # VaceWanModel subclasses WanModel: its own adapter is chosen (an instance without its weights
+    # cannot be read, and the reason names the adapter that tried)
+    from comfy.ldm.wan.model import VaceWanModel
+
+    class MyVace(VaceWanModel):
+        pass
+
+    for model, family in ((VaceWanModel.__new__(VaceWanModel), "Wan VACE"), (MyVace.__new__(MyVace), "Wan VACE"),
+                          (WanModel.__new__(WanModel), "Wan,")):
+        adapter, why = host.model_layout.adapter_for(model)
+        assert adapter is None and f"looks like {family}" in why, why
