@@ -7,8 +7,9 @@ import logging
 import comfy.patcher_extension
 
 from ..svg_attention import SVGConfig
+from . import override_chain
 from .model_layout import APPLY_MODEL_HOOK, adapter_for
-from .patch import PATCH_KEY, SVGPatch, make_attention_override, model_call_wrapper, outer_sample_wrapper
+from .patch import CALL_KEY, PATCH_KEY, SVGPatch, make_attention_override, model_call_wrapper, outer_sample_wrapper
 
 log = logging.getLogger("svg_sparse_attention")
 
@@ -32,9 +33,25 @@ def apply_svg(model, config: SVGConfig):
     patch = options[PATCH_KEY] = SVGPatch(config, adapter, reason, previous)
     if earlier is not None:   # the earlier node's report shows this patch's runs, saying so
         earlier.reports.replaced_by.append(patch.reports)
+    if previous is not None:
+        log.info(f"[SVG] the attention override already on this model ({override_chain.describe(previous)}) "
+                 f"stays in the chain: SVG's dense calls go to it")
     options["optimized_attention_override"] = make_attention_override(previous)
+    _add_layout_patches(patched, options, adapter)
     patched.add_wrapper_with_key(wrappers.OUTER_SAMPLE, PATCH_KEY, outer_sample_wrapper)
     # models whose forward has no DIFFUSION_MODEL wrapper (Mochi) are read at apply_model
     hook = wrappers.APPLY_MODEL if getattr(adapter, "hook", None) == APPLY_MODEL_HOOK else wrappers.DIFFUSION_MODEL
     patched.add_wrapper_with_key(hook, PATCH_KEY, model_call_wrapper)
     return patched
+
+
+def _add_layout_patches(patched, options, adapter):
+    """The patches through which the adapter's model publishes layout metadata (HunyuanVideo
+    0.19.3: img_slice to attn1 patches); an earlier SVG application's are removed first."""
+    patches = options.get("patches", {})
+    for name, fns in list(patches.items()):
+        kept = [fn for fn in fns if not getattr(fn, "svg_published_slice", False)]
+        if len(kept) != len(fns):
+            patches[name] = kept
+    for name, make in getattr(adapter, "layout_patches", ()):
+        patched.set_model_patch(make(CALL_KEY), name)

@@ -12,12 +12,21 @@ Where state lives (nothing on the shared model object):
   wrapper, which decides once per call what is the same for all its layers (warm-up, video grid).
 The attention override then only does per-layer work: it asks the run for the layout's plan and
 the pattern to attend (svg_attention.sparse_attention).
+
+Threads: ComfyUI's "MultiGPU CFG Split" runs each condition batch in its own thread, on its own
+device, with one shared SVGRun (the run's model options reach every thread). Each thread's model
+call gets its own transformer_options dict, so its SVGCall is its own; the SVGRun's counters,
+records and caches are updated under its lock, and what is per device or per condition is kept
+per (device, condition): profiling generators (each condition's row sampling is the same whichever
+thread runs first), the pattern's run state (a cache of one condition never serves another) and
+the label tallies (no cross-device tensor sums).
 """
 from __future__ import annotations
 
 import json
 import logging
 import math
+import threading
 from collections import Counter, deque
 
 import torch
@@ -27,6 +36,7 @@ from ..svg_attention import SVGConfig, get_pattern, sparse_attention
 from ..svg_attention.backends import resolve_backend
 from ..svg_attention.report import batch_conditions, latent_fingerprint
 from ..svg_attention.speed_floor import sparse_pays
+from . import override_chain
 
 PATCH_KEY = "svg_sparse_attention"
 RUN_KEY = "svg_sparse_attention_run"
@@ -92,7 +102,7 @@ class SVGRun:
     def __init__(self, patch: SVGPatch, sigmas):
         self.patch = patch
         self.pattern = get_pattern(patch.config.pattern)
-        self.run_state = self.pattern.new_run_state()
+        self.run_states = {}           # (device, condition) -> the pattern's run state
         self.plans = {}
         self.sparse_from_sigma = self._first_sparse_sigma(patch.config.dense_warmup, sigmas)
         self.schedule = [] if sigmas is None else [float(s) for s in sigmas[:-1]]
@@ -102,9 +112,9 @@ class SVGRun:
         self.dense_reasons = Counter()
         self.logged = set()
         self.head_decisions = 0
-        self.label_counts = None       # device tensor [labels]: summed without a host sync per call
+        self.label_counts = {}         # device -> tensor [labels]: summed there, no host sync per call
         self.density_sum = 0.0
-        self.density_sum_device = None  # data-dependent densities (tensors), read at the end
+        self.density_sum_device = {}   # device -> data-dependent densities (tensors), read at the end
         self.run_state_bytes = None
         self.run_state_summary = {}
         self.generators = {}
@@ -113,6 +123,8 @@ class SVGRun:
         self.ended = None        # set by the OUTER_SAMPLE wrapper: "interrupted" or the error
         self.steps_done = 0      # steps the sampler finished (its callback)
         self.floors = {}
+        self.lock = threading.Lock()   # MultiGPU CFG Split: one run, a thread per condition batch
+        self.overrides = {}            # id(override found on the hook) -> (it, what SVG puts there)
         config = patch.config
         if config.fp8_dense_steps and config.precision == "bf16":
             self.log_once("fp8_dense_steps", f"fp8_dense_steps is on, but attention_precision "
@@ -130,39 +142,61 @@ class SVGRun:
         return float(sigmas[dense_steps]) * (1.0 + 1e-5)
 
     def note_dense(self, reason: str):
-        self.dense_calls += 1
-        self.dense_reasons[reason] += 1
-        if reason not in self.logged:
+        with self.lock:
+            self.dense_calls += 1
+            self.dense_reasons[reason] += 1
+            first = reason not in self.logged
             self.logged.add(reason)
+        if first:
             log.info(f"{LOG_PREFIX} dense: {reason}")
 
-    def log_once(self, key, message):
-        if key not in self.logged:
+    def log_once(self, key, message, level=logging.INFO):
+        with self.lock:
+            first = key not in self.logged
             self.logged.add(key)
-            log.info(f"{LOG_PREFIX} {message}")
+        if first:
+            log.log(level, f"{LOG_PREFIX} {message}")
 
-    def generator(self, device):
-        key = str(device)
-        if key not in self.generators:
-            self.generators[key] = torch.Generator(device=device).manual_seed(self.patch.config.profile_seed)
-        return self.generators[key]
+    def generator(self, device, condition=()):
+        """The profiling generator of one (device, condition batch): each condition samples the same
+        rows whichever thread or device runs it, and threads never share one."""
+        key = (str(device), tuple(condition))
+        with self.lock:
+            if key not in self.generators:
+                self.generators[key] = torch.Generator(device=device).manual_seed(self.patch.config.profile_seed)
+            return self.generators[key]
+
+    def run_state(self, device, condition=()):
+        """The pattern's run state of one (device, condition batch): what a pattern caches from step
+        to step for one condition never serves another, whichever thread runs it."""
+        key = (str(device), tuple(condition))
+        with self.lock:
+            if key not in self.run_states:
+                self.run_states[key] = self.pattern.new_run_state()
+            return self.run_states[key]
 
     def backend(self, device, dtype, head_dim):
         key = (str(device), dtype, head_dim)
-        if key not in self.backends:
-            config = self.patch.config
-            backend, why = resolve_backend(config.backend, device, dtype, head_dim, self.pattern.ops, config.precision,
-                                           emulate=config.attention_precision != "auto")
-            self.backends[key] = backend
+        with self.lock:
+            known = self.backends.get(key)
+        if known is not None:
+            return known
+        config = self.patch.config
+        backend, why = resolve_backend(config.backend, device, dtype, head_dim, self.pattern.ops, config.precision,
+                                       emulate=config.attention_precision != "auto")
+        with self.lock:
+            backend = self.backends.setdefault(key, backend)
             self.backend_names.add(backend.name)
-            self.log_once(("backend",) + key, f"backend: {why}")
-        return self.backends[key]
+        self.log_once(("backend",) + key, f"backend: {why}")
+        return backend
 
     def plan(self, layout):
         """The pattern's plan for ``layout`` under this run's settings, made once per layout."""
         plan = self.plans.get(layout)
         if plan is None:
-            plan = self.plans[layout] = self.pattern.plan(layout, self.patch.config)
+            plan = self.pattern.plan(layout, self.patch.config)
+            with self.lock:
+                plan = self.plans.setdefault(layout, plan)
         return plan
 
     def sparse_pays(self, layout, plan, backend, device, head_dim, batch):
@@ -172,33 +206,81 @@ class SVGRun:
             return True, None
         key = (layout, str(device), head_dim, batch, backend.precision)
         if key not in self.floors:
-            self.floors[key] = sparse_pays(device, head_dim, batch, layout.total_tokens, plan.density,
-                                           backend.precision)
+            pays = sparse_pays(device, head_dim, batch, layout.total_tokens, plan.density, backend.precision)
+            with self.lock:
+                self.floors.setdefault(key, pays)
         return self.floors[key]
 
     def note_sparse(self, decision):
-        self.sparse_calls += 1
-        if isinstance(decision.density, torch.Tensor):
-            density = decision.density.detach().float()
-            summed = self.density_sum_device
-            self.density_sum_device = density if summed is None else summed + density
-        else:
-            self.density_sum += decision.density
-        labels = decision.labels
+        density = decision.density
+        if isinstance(density, torch.Tensor):
+            density = density.detach().float()
+        labels, counted = decision.labels, None
         if labels is not None:
-            self.head_decisions += labels.numel()
             values = torch.arange(len(self.pattern.label_names), device=labels.device, dtype=labels.dtype)
             counted = (labels.reshape(-1, 1) == values).sum(0)
-            self.label_counts = counted if self.label_counts is None else self.label_counts + counted
+        with self.lock:
+            self.sparse_calls += 1
+            if isinstance(density, torch.Tensor):
+                key = str(density.device)
+                summed = self.density_sum_device.get(key)
+                self.density_sum_device[key] = density if summed is None else summed + density
+            else:
+                self.density_sum += density
+            if counted is not None:
+                self.head_decisions += labels.numel()
+                key = str(counted.device)
+                summed = self.label_counts.get(key)
+                self.label_counts[key] = counted if summed is None else summed + counted
+
+    def record(self, *entry):
+        """One video self-attention call: (step, block, labels, head_density, conditions)."""
+        with self.lock:
+            self.records.append(entry)
+
+    def place_on_hook(self, options):
+        """Keep SVG on ComfyUI's attention hook for this model call (nodes/override_chain.py): SVG's
+        own override or one that chains to it stays; one that does not reach SVG (a later node
+        replaced it) is chained under a new SVG override for this call. One log line per case."""
+        current = options.get("optimized_attention_override")
+        if override_chain.is_svg_override(current):
+            return
+        with self.lock:
+            known = self.overrides.get(id(current))
+        if known is None or known[0] is not current:
+            if current is not None and override_chain.reaches_svg(current):
+                known = (current, current)
+                self.log_once(("hook", id(current)),
+                              f"attention override {override_chain.describe(current)} is on top of SVG's: it "
+                              f"sees each attention call first and SVG gets the calls it passes on")
+            else:
+                known = (current, make_attention_override(current))
+                what = "nothing" if current is None else override_chain.describe(current)
+                self.log_once(("hook", id(current)),
+                              f"a later node replaced SVG's attention override with {what}: SVG goes back on "
+                              f"top for this run and leaves its dense calls to it", logging.WARNING)
+            with self.lock:
+                self.overrides[id(current)] = known
+        options["optimized_attention_override"] = known[1]
 
     def close(self):
-        """End of the run: note what the run state held, then drop it."""
-        memory = getattr(self.run_state, "memory_bytes", None)
-        if memory is not None:
-            self.run_state_bytes = int(memory())
-        extra = getattr(self.run_state, "summary", None)      # the pattern's own numbers (base.py)
-        self.run_state_summary = extra() if extra is not None else {}
-        self.run_state = None
+        """End of the run: note what the run states held (one per device and condition), then drop them."""
+        states = list(self.run_states.values())
+        sizes = [int(state.memory_bytes()) for state in states if hasattr(state, "memory_bytes")]
+        if sizes:
+            self.run_state_bytes = sum(sizes)
+        # the pattern's own numbers (base.py: run state ``summary``): counts add up over the states,
+        # sizes (cluster counts) take the largest
+        merged = {}
+        for state in states:
+            extra = getattr(state, "summary", None)
+            for key, value in (extra() if extra is not None else {}).items():
+                if key not in merged:
+                    merged[key] = value
+                else:
+                    merged[key] = merged[key] + value if key.endswith("clusterings") else max(merged[key], value)
+        self.run_state_summary = merged
+        self.run_states = {}
 
     def step_of(self, sigma: float) -> int:
         """Index of the schedule step a model call at ``sigma`` belongs to."""
@@ -214,12 +296,12 @@ class SVGRun:
         """The run in numbers: calls, dense reasons, head decisions per label (``label_counts`` and,
         per label name, ``<name>_heads``: svg's spatial_heads / temporal_heads), mean density."""
         names = self.pattern.label_names
-        counts = self.label_counts.tolist() if self.label_counts is not None else [0] * len(names)
+        counts = [0] * len(names)
+        for device_counts in self.label_counts.values():
+            counts = [a + b for a, b in zip(counts, device_counts.tolist())]
         density = None
         if self.sparse_calls:
-            kept = self.density_sum
-            if self.density_sum_device is not None:
-                kept += float(self.density_sum_device.item())
+            kept = self.density_sum + sum(float(d.item()) for d in self.density_sum_device.values())
             density = kept / self.sparse_calls
         summary = {
             "sparse_calls": self.sparse_calls,
@@ -266,13 +348,19 @@ class SVGRun:
 class SVGCall:
     """One diffusion-model call: the per-step decisions shared by all its attention calls."""
 
-    def __init__(self, run: SVGRun, dense_reason, grid, step):
+    def __init__(self, run: SVGRun, dense_reason, grid, step, condition=()):
         self.run = run
         self.dense_reason = dense_reason
         self.grid = grid
         self.step = step
+        self.condition = tuple(condition)   # cond_or_uncond of this batch: 0 cond, 1 uncond
         self.video_calls = 0
         self.checked_masks = {}
+        self.published = {}                 # layout metadata the model hands its attn1 patches
+
+    def publish(self, key, value):
+        """Metadata an attn1 patch saw for the attention call that follows (e.g. ``img_slice``)."""
+        self.published[key] = value
 
     def next_video_block(self) -> int:
         index = self.video_calls
@@ -400,7 +488,8 @@ def _model_call(executor, options, run, args, kwargs):
                 grid = _video_grid(patch, args, kwargs)[0]   # FP8 dense steps: the same verified layout
         else:
             grid, dense_reason = _video_grid(patch, args, kwargs)
-    options[CALL_KEY] = SVGCall(run, dense_reason, grid, step)
+    run.place_on_hook(options)
+    options[CALL_KEY] = SVGCall(run, dense_reason, grid, step, options.get("cond_or_uncond") or ())
     try:
         return executor(*args, **kwargs)
     finally:
@@ -476,6 +565,12 @@ def make_attention_override(previous):
         token_axis = 2 if skip_reshape else 1
         tokens = q.shape[token_axis]
         if k.shape[token_axis] != tokens or v.shape[token_axis] != tokens:
+            keys = k.shape[token_axis]
+            if tokens < keys and call.grid.layout_for(keys, options, call.published)[0] is not None:
+                # newer LTX runs its guide-masked self-attention as query groups (noisy tokens,
+                # then guide tokens) against all keys
+                return dense(f"a query group ({tokens} of the {keys} queries) of the video's self-attention: "
+                             f"SVG needs the whole self-attention in one call")
             return dense("cross-attention (query and key lengths differ)")
         if tokens in call.grid.cross_tokens:
             return dense(f"the video's self-attention and the cross-attention both have {tokens} tokens, "
@@ -483,9 +578,9 @@ def make_attention_override(previous):
         if k.shape != q.shape or v.shape != q.shape:
             return dense(f"key/value shapes {tuple(k.shape)}/{tuple(v.shape)} differ from the query's "
                          f"{tuple(q.shape)} (grouped-query attention)")
-        layout, why = call.grid.refined(options).layout_for(tokens)
+        layout, why = call.grid.layout_for(tokens, options, call.published)
         if layout is None:
-            return dense(f"not the video's self-attention: {why}")
+            return dense(why)
         block = call.next_video_block()
         run = call.run
         config = run.patch.config
@@ -493,7 +588,7 @@ def make_attention_override(previous):
         if call.dense_reason is not None:      # a warm-up step with FP8 dense steps asked for
             return fp8_dense(call.dense_reason)
         if block < config.dense_blocks:
-            run.records.append((call.step, block, None, None, conditions))
+            run.record(call.step, block, None, None, conditions)
             reason = f"leading block kept dense (dense_blocks={config.dense_blocks})"
             return fp8_dense(reason) if config.fp8_dense_steps else dense(reason)
         key_bias, why = call.key_bias(mask, layout, tokens)
@@ -514,16 +609,19 @@ def make_attention_override(previous):
             return dense(f"never slower than dense: {why}")
         out, out_view = _new_out(qh, skip_output_reshape)
         _, decision = sparse_attention(qh, kh, vh, layout, plan, pattern=run.pattern, backend=backend,
-                                       generator=run.generator(q.device), key_bias=key_bias,
+                                       generator=run.generator(q.device, call.condition), key_bias=key_bias,
                                        scale=kwargs.get("scale"), out=out_view, block_index=block,
                                        head_offset=0,  # all heads here (sequence parallelism: its first)
-                                       run_state=run.run_state, batch_key=_batch_key(conditions[1]))
+                                       run_state=run.run_state(q.device, call.condition),
+                                       batch_key=_batch_key(conditions[1]))
         run.note_sparse(decision)
-        run.records.append((call.step, block, decision.labels, decision.head_density, conditions))
+        run.record(call.step, block, decision.labels, decision.head_density, conditions)
         if config.verbose:
             run.log_once(("layout", layout, plan), f"sparse: {layout}, {plan.describe()}")
         return out
 
     # under torch.compile the override runs eagerly (a graph break at each attention call) instead of
     # being traced: its per-call Python state and the Triton launchers stay out of the compiled graph
-    return torch.compiler.disable(override)
+    compiled = torch.compiler.disable(override)
+    setattr(compiled, override_chain.MARK, True)
+    return compiled

@@ -71,7 +71,8 @@ def main() -> int:
                f"PSNR {result['psnr']:.1f} dB, SSIM {result['ssim']:.3f}",
                f"the bundled small Wan model (trained here): {frames} frames of {width} x {height}, "
                f"shown {animation.upscale_factor(height, width, DEMO_MIN_SIDE)}x"], min_side=DEMO_MIN_SIDE)
-    record = {"prompt": a.prompt, "seed": a.seed, "sparsity": SPARSITY, "psnr_db": result["psnr"],
+    record = {"comfyui": host.COMFY_VERSION, "prompt": a.prompt, "seed": a.seed, "sparsity": SPARSITY,
+              "psnr_db": result["psnr"],
               "ssim": result["ssim"], "dense_prompt_seconds": case["dense_seconds"],
               "svg_prompt_seconds": result["seconds"], "svg_summary": summary,
               "model": e2e_quality.SHAPES_MODEL, "workflow": e2e_quality.WORKFLOW.name,

@@ -86,6 +86,19 @@ MODELS = {
 }
 STAMP = ".svg_tiny_models.json"
 
+# The video families newer ComfyUI detects (issue #13): specs, builders and checks in their own
+# module; each is built only where the tree has its model class.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tiny_models_2026  # noqa: E402
+
+NEW_FAMILIES_SCRIPT = Path(tiny_models_2026.__file__)
+
+
+def _all_models() -> dict:
+    new = {name: dict(spec, build=tiny_models_2026.build, verify=tiny_models_2026.verify)
+           for name, spec in tiny_models_2026.SPECS.items()}
+    return {**MODELS, **new}
+
 
 def _init_comfy(comfy_dir: Path):
     sys.path.insert(0, str(comfy_dir))
@@ -115,28 +128,41 @@ def _init_params(module, seed: int) -> None:
 def build(spec: dict):
     import torch
     import comfy.ops
+    from model_configs import complete_config
     ops = comfy.ops.disable_weight_init
-    cfg = spec["config"]
     if spec["family"] == "wan":
         from comfy.ldm.wan.model import WanModel
-        model = WanModel(image_model="wan2.1", operations=ops, dtype=torch.float32, **cfg)
+
+        def make(cfg):
+            return WanModel(image_model="wan2.1", operations=ops, dtype=torch.float32, **cfg)
     elif spec["family"] == "ltxv":
         from comfy.ldm.lightricks.model import LTXVModel
-        model = LTXVModel(operations=ops, dtype=torch.float32, **cfg)
+
+        def make(cfg):
+            return LTXVModel(operations=ops, dtype=torch.float32, **cfg)
     elif spec["family"] == "cosmos_predict2":
         from comfy.ldm.cosmos.predict2 import MiniTrainDIT
-        model = MiniTrainDIT(image_model="cosmos_predict2", operations=ops, dtype=torch.float32,
-                             **cfg)
+
+        def make(cfg):
+            return MiniTrainDIT(image_model="cosmos_predict2", operations=ops, dtype=torch.float32, **cfg)
     elif spec["family"] == "sd3":
         from comfy.ldm.modules.diffusionmodules.mmdit import OpenAISignatureMMDITWrapper
-        model = OpenAISignatureMMDITWrapper(operations=ops, dtype=torch.float32, **cfg)
-        # its position table is a persistent buffer, made with torch.empty: seed it too
-        g = torch.Generator().manual_seed(spec["seed"] + 1)
-        model.pos_embed.copy_(torch.randn(model.pos_embed.shape, generator=g) * 0.02)
+
+        def make(cfg):
+            return OpenAISignatureMMDITWrapper(operations=ops, dtype=torch.float32, **cfg)
     else:
         from comfy.ldm.hunyuan_video.model import HunyuanVideo
-        model = HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32,
-                             **cfg)
+
+        def make(cfg):
+            return HunyuanVideo(image_model="hunyuan_video", operations=ops, dtype=torch.float32, **cfg)
+    # fields a newer ComfyUI requires (e.g. 0.19.3's HunyuanVideoParams.meanflow_sum), as its
+    # detection gives them for these weights
+    model = make(complete_config(make, spec["config"]))
+    if spec["family"] == "sd3":
+        # its position table is a persistent buffer, made with torch.empty: seed it too
+        g = torch.Generator().manual_seed(spec["seed"] + 1)
+        with torch.no_grad():
+            model.pos_embed.copy_(torch.randn(model.pos_embed.shape, generator=g) * 0.02)
     _init_params(model, spec["seed"])
     buffers = [n for n, _ in model.named_buffers()]
     dtype = getattr(torch, spec.get("dtype", "float32"))
@@ -208,12 +234,16 @@ def main() -> int:
     a = ap.parse_args()
     out: Path = a.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    script_hash = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    script_hash = hashlib.sha256(b"".join(
+        path.read_bytes() for path in (Path(__file__), Path(__file__).with_name("model_configs.py"), NEW_FAMILIES_SCRIPT))
+    ).hexdigest()
     stamp_path = out / STAMP
+    tree = str(a.comfy.resolve())
     if not a.force and stamp_path.is_file():
         stamp = json.loads(stamp_path.read_text())
-        if stamp.get("script") == script_hash and all(
-                (out / n).is_file() and _sha256(out / n) == stamp["files"].get(n) for n in MODELS):
+        built = stamp["files"]
+        if stamp.get("script") == script_hash and stamp.get("comfy") == tree and set(MODELS) <= set(built) \
+                and all((out / n).is_file() and _sha256(out / n) == h for n, h in built.items()):
             print(f"[tiny-models] up to date in {out}")
             return 0
 
@@ -222,15 +252,20 @@ def main() -> int:
     from safetensors.torch import save_file
     torch.set_grad_enabled(False)
     files = {}
-    for name, spec in MODELS.items():
-        sd = build(spec)
+    for name, spec in _all_models().items():
+        if spec.get("verify") is not None:      # a family this tree may not have
+            why = tiny_models_2026.unavailable(spec)
+            if why:
+                print(f"[tiny-models] {name}: skipped, {why}", flush=True)
+                continue
+        sd = spec["build"](spec, _init_params) if spec.get("build") else build(spec)
         path = out / name
         save_file(sd, str(path), metadata={
             "svg_test_model": "random weights for tests of ComfyUI-SparseVideoGen; not a real model",
             **spec.get("metadata", {})})
-        print("[tiny-models]", verify(path, spec, sd), flush=True)
+        print("[tiny-models]", (spec.get("verify") or verify)(path, spec, sd), flush=True)
         files[name] = _sha256(path)
-    stamp_path.write_text(json.dumps({"script": script_hash, "files": files}, indent=1))
+    stamp_path.write_text(json.dumps({"script": script_hash, "comfy": tree, "files": files}, indent=1))
     return 0
 
 

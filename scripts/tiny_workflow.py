@@ -26,6 +26,14 @@ What adapt_workflow changes in an API-format graph converted from workflows/*.js
   the same graph at CPU size. KSamplerAdvanced: steps 4 (an even split for Wan 2.2's two
   experts), start_at_step / end_at_step scaled to them (10000: to the end).
 - Save* nodes: a unique filename prefix under output/svgtest/.
+- The video families of 2026 (workflows marked extra.svg_requires = ComfyUI 0.19.3): their
+  official files -> the tiny checkpoints of scripts/tiny_models_2026.py (NEW_FAMILY_FILES);
+  LTX-2: 512x512 and 33 frames (5 latent frames of 16 x 16: 1280 tokens, not the 1024 of its
+  padded text, which would make the two indistinguishable by length); HunyuanVideo 1.5 and its
+  upsampler (16x VAE): 256x256, the upscaler keeps that size. Loaders and nodes that need
+  torchaudio (LTX-2's text encoder, audio VAE, empty audio latent and audio decode; LoadAudio,
+  AudioEncoderLoader / Encode) and LoadVideo + GetVideoComponents -> test doubles doing the same
+  (tests/fixtures/svg_test_nodes); LatentUpscaleModelLoader -> a double that keeps the latent.
 The SVG node's settings are kept exactly as the workflow has them.
 The stand-in nodes live in tests/fixtures/svg_test_nodes (test doubles, never installed for users).
 """
@@ -74,6 +82,23 @@ TINY_UNET = {
 TINY_CHECKPOINT = {
     "ltx-video-2b-v0.9.5.safetensors": FAMILY_MODELS["ltxv_t2v"]["file"],
 }
+# The video families of 2026 (scripts/tiny_models_2026.py), by official file name (Animate, SCAIL
+# and FlowRVS: the placeholder names of their example workflows).
+NEW_FAMILY_FILES = {
+    "hunyuanvideo1.5_720p_t2v_fp16.safetensors": ("svg_tiny_hunyuan_video15_t2v.safetensors", "hunyuan_video15"),
+    "hunyuanvideo1.5_1080p_sr_distilled_fp16.safetensors": ("svg_tiny_hunyuan_video15_sr.safetensors",
+                                                            "hunyuan_video15"),
+    "kandinsky5lite_t2v_sft_5s.safetensors": ("svg_tiny_kandinsky5_t2v.safetensors", "kandinsky5"),
+    "wan2.1_vace_14B_fp16.safetensors": ("svg_tiny_wan21_vace.safetensors", "wan"),
+    "wan2.1_fun_camera_v1.1_1.3B_bf16.safetensors": ("svg_tiny_wan21_camera.safetensors", "wan"),
+    "humo_17B_fp8_e4m3fn.safetensors": ("svg_tiny_wan21_humo.safetensors", "wan"),
+    "wan2.2_s2v_14B_fp8_scaled.safetensors": ("svg_tiny_wan22_s2v.safetensors", "wan"),
+    "wan2.2_animate_14B_bf16.safetensors": ("svg_tiny_wan22_animate.safetensors", "wan"),
+    "wan2.1_scail_preview_14B_bf16.safetensors": ("svg_tiny_wan21_scail.safetensors", "wan"),
+    "wan2.1_flowrvs_1.3B_bf16.safetensors": ("svg_tiny_wan21_flowrvs.safetensors", "wan"),
+}
+TINY_UNET.update({name: tiny for name, (tiny, _) in NEW_FAMILY_FILES.items()})
+TINY_CHECKPOINT["ltx-2-19b-dev-fp8.safetensors"] = "svg_tiny_ltx2_av.safetensors"
 # Official diffusion model files with no tiny stand-in: the example workflows that load them are
 # format-checked only (tests/integration/test_workflows.py::test_not_runnable_set).
 NOT_RUNNABLE = {
@@ -83,8 +108,16 @@ LTXV_WIDTH = LTXV_HEIGHT = 2 * WIDTH  # 512x512 -> 16x16 latent (32x VAE, patch 
 LTXV_LENGTH = 25                       # -> 4 latent frames (8x temporal)
 ADVANCED_STEPS = 4
 FAMILY_OF_FILE = {m["file"]: m["family"] for m in (*MODELS.values(), *FAMILY_MODELS.values())}
+FAMILY_OF_FILE.update({tiny: family for tiny, family in NEW_FAMILY_FILES.values()})
+FAMILY_OF_FILE["svg_tiny_ltx2_av.safetensors"] = "ltxav"
 CLIP_TYPE_FAMILY = {"wan": "wan", "hunyuan_video": "hunyuan_video", "ltxv": "ltxv",
-                    "cosmos": "cosmos"}
+                    "cosmos": "cosmos", "hunyuan_video_15": "hunyuan_video15", "kandinsky5": "kandinsky5"}
+LTX2_LENGTH = 33                       # -> 5 latent frames (8x temporal)
+# nodes whose image size and length set the video (Wan and the 2026 families)
+SIZED_NODES = ("EmptyHunyuanLatentVideo", "WanImageToVideo", "HunyuanImageToVideo",
+               "CosmosPredict2ImageToVideoLatent", "EmptyHunyuanVideo15Latent", "Kandinsky5ImageToVideo",
+               "WanVaceToVideo", "WanCameraImageToVideo", "WanCameraEmbedding", "WanHuMoImageToVideo",
+               "WanSoundImageToVideo", "WanAnimateToVideo", "WanSCAILToVideo")
 
 
 def unique_prefix(tag: str) -> str:
@@ -122,11 +155,15 @@ def adapt_workflow(api: dict, tag: str) -> dict:
             api[nid] = {"class_type": "SVGTestVAELoader", "inputs": {"model_family": family}}
         elif ct == "CLIPVisionLoader":
             api[nid] = {"class_type": "SVGTestCLIPVisionLoader", "inputs": {}}
-        elif ct in ("EmptyHunyuanLatentVideo", "WanImageToVideo", "HunyuanImageToVideo",
-                    "CosmosPredict2ImageToVideoLatent"):
+        elif ct in SIZED_NODES:
             inp.update(width=WIDTH, height=HEIGHT, length=LENGTH)
         elif ct == "EmptyLTXVLatentVideo":
-            inp.update(width=LTXV_WIDTH, height=LTXV_HEIGHT, length=LTXV_LENGTH)
+            inp.update(width=LTXV_WIDTH, height=LTXV_HEIGHT,
+                       length=LTX2_LENGTH if family == "ltxav" else LTXV_LENGTH)
+        elif ct in NEW_FAMILY_NODES:
+            api[nid] = NEW_FAMILY_NODES[ct](inp)
+        elif ct == "HunyuanVideo15LatentUpscaleWithModel":
+            inp.update(width=WIDTH, height=HEIGHT)
         elif ct in ("KSampler", "BasicScheduler", "LTXVScheduler"):
             inp["steps"] = STEPS
         elif ct == "KSamplerAdvanced":
@@ -140,4 +177,27 @@ def adapt_workflow(api: dict, tag: str) -> dict:
                 "width": WIDTH, "height": HEIGHT, "batch_size": 1, "color": 0x3366AA}}
         elif ct.startswith("Save") and "filename_prefix" in inp:
             inp["filename_prefix"] = unique_prefix(tag)
+    for nid in [k for k, v in api.items() if v["class_type"] == "LoadVideo"]:
+        del api[nid]   # its GetVideoComponents became SVGTestVideoFrames
     return api
+
+
+def _double(class_type, **inputs):
+    return {"class_type": class_type, "inputs": inputs}
+
+
+# Nodes of the 2026 families' workflows -> test doubles (same outputs; inputs kept where they
+# are the same).
+NEW_FAMILY_NODES = {
+    "LTXAVTextEncoderLoader": lambda inp: _double("SVGTestCLIPLoader", model_family="ltxav"),
+    "LTXVAudioVAELoader": lambda inp: _double("SVGTestAudioVAELoader"),
+    "LTXVEmptyLatentAudio": lambda inp: _double("SVGTestEmptyLatentAudio", **dict(inp, frames_number=LTX2_LENGTH)),
+    "LTXVAudioVAEDecode": lambda inp: _double("SVGTestAudioVAEDecode", **inp),
+    "AudioEncoderLoader": lambda inp: _double(
+        "SVGTestAudioEncoderLoader",
+        model_family="whisper" if "whisper" in inp["audio_encoder_name"] else "wav2vec2"),
+    "AudioEncoderEncode": lambda inp: _double("SVGTestAudioEncoderEncode", **inp),
+    "LoadAudio": lambda inp: _double("SVGTestAudio", seconds=1.0),
+    "GetVideoComponents": lambda inp: _double("SVGTestVideoFrames", width=WIDTH, height=HEIGHT, length=LENGTH),
+    "LatentUpscaleModelLoader": lambda inp: _double("SVGTestLatentUpscaleModelLoader"),
+}

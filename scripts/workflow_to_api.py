@@ -134,7 +134,7 @@ def ui_to_api(workflow: dict, object_info: dict) -> dict:
                     pos += 1  # "control_after_generate" value, frontend only
             extra = values[pos:]
             if extra and not (info.get("input", {}).get("required", {}).get("image")
-                              or any(o.get("image_upload") or o.get("video_upload")
+                              or any(o.get("image_upload") or o.get("video_upload") or o.get("audio_upload")
                                      for _, _, o in specs)):
                 raise ConversionError(
                     f"node {nid} ({ntype}): {len(extra)} widgets_values left over: {extra!r}; "

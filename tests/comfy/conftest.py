@@ -1,8 +1,9 @@
 """In-process tests against a real ComfyUI tree: tiny random-weight models built with ComfyUI's own
 model classes, sampled through ``comfy.sample.sample`` with and without the SVG node.
 
-The tree comes from the environment variable ``SVG_COMFYUI_DIR`` (CI: the host script's
-``.host/comfyui``, a ComfyUI 0.3.75); without it every test here is skipped with that reason.
+The tree comes from the environment variable ``SVG_COMFYUI_DIR`` (scripts/test.sh sets it for each
+host: ``.host/comfyui``, ComfyUI 0.3.75, and ``.host/0.19.3/comfyui``, ComfyUI 0.19.3, each run with
+its own venv's python); without it every test here is skipped with that reason.
 ComfyUI is imported once per session, forced onto the CPU. The pack is imported as the package
 ``svg_pack`` (tests/conftest.py), as ComfyUI imports a custom node.
 """
@@ -15,9 +16,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from host_selection import skip_unless_host_available
+from model_configs import complete_config  # scripts/ (on the path through host_selection)
+
 ENV = "SVG_COMFYUI_DIR"
-SKIP_REASON = (f"{ENV} is not set: point it at a ComfyUI 0.3.75 tree (CI: the host script's .host/comfyui) "
-               "to run the in-process ComfyUI tests")
+SKIP_REASON = (f"{ENV} is not set: point it at a ComfyUI tree (scripts/test.sh: each host's, e.g. "
+               ".host/comfyui) to run the in-process ComfyUI tests")
 
 
 def comfy_dir():
@@ -54,6 +58,10 @@ class Host:
     def __init__(self, path: Path):
         self.path = path
         self.comfy = _import_comfy(path)
+        import comfyui_version
+
+        self.version = comfyui_version.__version__          # "0.3.75", "0.19.3", ...
+        self.version_tuple = tuple(int(p) for p in self.version.split(".")[:3])
         import svg_pack.nodes.patch as patch
         import svg_pack.nodes.model_layout as model_layout
         from svg_pack.nodes.apply import apply_svg
@@ -71,9 +79,15 @@ class Host:
         ``dtype`` (fp32 weights, cast at use for fp16/bf16, as ComfyUI does on the CPU). Built
         directly, not through detection: several families hard-code full-size shapes there."""
         config_class = getattr(self.comfy.supported_models, config_name)
-        model_config = config_class(dict(unet_config))
-        model_config.set_inference_dtype(torch.float32, None if dtype == torch.float32 else dtype)
-        model = model_config.get_model({}, "")
+
+        def make(config):
+            model_config = config_class(dict(config))
+            model_config.set_inference_dtype(torch.float32, None if dtype == torch.float32 else dtype)
+            return model_config.get_model({}, "")
+
+        # fields this host's model class requires beyond the hand-written config (0.19.3:
+        # HunyuanVideoParams.meanflow_sum, FluxParams.txt_ids_dims), as its detection gives them
+        model = make(complete_config(make, unet_config))
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             for name, param in model.diffusion_model.named_parameters():
@@ -102,6 +116,7 @@ class Host:
 
 @pytest.fixture(scope="session")
 def host():
+    skip_unless_host_available()
     path = comfy_dir()
     if path is None:
         pytest.skip(SKIP_REASON)

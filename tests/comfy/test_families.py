@@ -1,5 +1,5 @@
-"""Every video DiT family ComfyUI 0.3.75 can load, as a tiny random-weight model built with ComfyUI's
-own classes, sampled through comfy.sample.sample with the SVG node: sparse calls ran, and the layout
+"""Every video DiT family ComfyUI 0.3.75 can load, as a tiny random-weight model built with the host's
+own classes (0.3.75 or 0.19.3), sampled through comfy.sample.sample with the SVG node: sparse calls ran, and the layout
 the family's adapter derived matches the model's known token counts. Plus an image model (Flux) and
 a single-frame Wan run, which stay dense with a reason naming the model.
 
@@ -19,7 +19,7 @@ from svg_pack.svg_attention import VideoLayout
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SVG_COMFYUI_DIR"),
-    reason="SVG_COMFYUI_DIR is not set: point it at a ComfyUI 0.3.75 tree (CI: .host/comfyui)")
+    reason="SVG_COMFYUI_DIR is not set: point it at a ComfyUI tree (scripts/test.sh: each host's)")
 
 SPARSE_STEPS = 2            # 3 steps, dense_warmup 0.3: step 0 dense
 TEXT = 8                    # prompt tokens in every conditioning here
@@ -177,11 +177,20 @@ def hunyuan_t2v(host):
     return host.build("HunyuanVideo", HUNYUAN, seed=11)
 
 
-def test_hunyuan_t2v_text_after_video(host, hunyuan_t2v, layouts):
+def hunyuan_layout(host, image_prefix=0):
+    """The layout of this host's HunyuanVideo joint attention: the text after the video in 0.3.75,
+    before it (ahead of any reference-image prefix) in 0.19.3. test_token_order.py checks this
+    against where the model's own tensors put the tokens."""
+    if host.version_tuple >= (0, 19):
+        return VideoLayout(2, 256, prefix_tokens=TEXT + image_prefix)
+    return VideoLayout(2, 256, prefix_tokens=image_prefix, suffix_tokens=TEXT)
+
+
+def test_hunyuan_t2v(host, hunyuan_t2v, layouts):
     model = host.svg(hunyuan_t2v)
     out = host.sample(model, latent(16, 2, 32, 32), hunyuan_cond())
     assert torch.isfinite(out).all()
-    check(host, model, layouts, VideoLayout(2, 256, suffix_tokens=TEXT), HY_SELF_ATTN, HY_ALLOWED)
+    check(host, model, layouts, hunyuan_layout(host), HY_SELF_ATTN, HY_ALLOWED)
 
 
 def test_hunyuan_i2v_token_replace(host, hunyuan_t2v, layouts):
@@ -193,15 +202,14 @@ def test_hunyuan_i2v_token_replace(host, hunyuan_t2v, layouts):
     noise_mask = torch.ones(1, 1, 2, 32, 32)
     noise_mask[:, :, 0] = 0.0
     host.sample(model, start, hunyuan_cond(guiding_frame_index=0), noise_mask=noise_mask)
-    check(host, model, layouts, VideoLayout(2, 256, suffix_tokens=TEXT), HY_SELF_ATTN, HY_ALLOWED)
+    check(host, model, layouts, hunyuan_layout(host), HY_SELF_ATTN, HY_ALLOWED)
 
 
 def test_hunyuan_ref_latent_is_a_prefix(host, hunyuan_t2v, layouts):
     """HunyuanImageToVideo "custom": ref_latent tokens in front of the video."""
     model = host.svg(hunyuan_t2v)
     host.sample(model, latent(16, 2, 32, 32), hunyuan_cond(ref_latent=torch.randn(1, 16, 1, 32, 32)))
-    check(host, model, layouts, VideoLayout(2, 256, prefix_tokens=256, suffix_tokens=TEXT), HY_SELF_ATTN,
-          HY_ALLOWED)
+    check(host, model, layouts, hunyuan_layout(host, image_prefix=256), HY_SELF_ATTN, HY_ALLOWED)
 
 
 def test_hunyuan_i2v_concat(host, layouts):
@@ -211,7 +219,7 @@ def test_hunyuan_i2v_concat(host, layouts):
     mask[:, :, 0] = 0.0
     host.sample(model, latent(16, 2, 32, 32),
                 hunyuan_cond(concat_latent_image=torch.randn(1, 16, 1, 32, 32), concat_mask=mask))
-    check(host, model, layouts, VideoLayout(2, 256, suffix_tokens=TEXT), HY_SELF_ATTN, HY_ALLOWED)
+    check(host, model, layouts, hunyuan_layout(host), HY_SELF_ATTN, HY_ALLOWED)
 
 
 # ---------------------------------------------------------------- LTXV
@@ -237,7 +245,7 @@ def test_ltxv_t2v(host, ltxv, layouts):
 
 
 def test_ltxv_guide_frames_are_a_suffix(host, ltxv, layouts):
-    """LTXVAddGuide (0.3.75's own code): the guide latent is appended as whole frames at the end of
+    """LTXVAddGuide (the host's own code): the guide latent is appended as whole frames at the end of
     the latent, its token positions in keyframe_idxs; those tokens are global, after the video."""
     import comfy_extras.nodes_lt as nodes_lt
 

@@ -1,4 +1,5 @@
-"""What newer ComfyUI does differently, fed to the pack inside a 0.3.75 tree:
+"""What newer ComfyUI does differently, fed to the pack inside the host's tree (0.3.75 or 0.19.3; the
+newest conventions, past 0.19.3, are in test_newest_conventions.py):
 
 - CogVideoX (comfy/ldm/cogvideo, not in 0.3.75): a stand-in model class with the newer forward
   signature and the exact attention call of its CogVideoXBlock (text BEFORE the video, q/k/v
@@ -24,7 +25,7 @@ from svg_pack.svg_attention import SVGConfig, VideoLayout, plan_band, sample_row
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SVG_COMFYUI_DIR"),
-    reason="SVG_COMFYUI_DIR is not set: point it at a ComfyUI 0.3.75 tree (CI: .host/comfyui)")
+    reason="SVG_COMFYUI_DIR is not set: point it at a ComfyUI tree (scripts/test.sh: each host's)")
 
 HEADS, HEAD_DIM, TEXT = 2, 128, 226     # CogVideoX: 226 text tokens (max_text_seq_length)
 
@@ -217,38 +218,63 @@ def test_grouped_query_attention_stays_dense(host, cogvideo):
     assert any("grouped-query" in reason for reason in run.dense_reasons), run.dense_reasons
 
 
-def test_wan_grid_sizes_from_transformer_options(host, layouts):
+def test_wan_grid_sizes_from_transformer_options_win_over_the_latent(host, layouts):
     """Newer Wan sets transformer_options["grid_sizes"] (its patchified T, H, W) inside forward,
-    after the DIFFUSION_MODEL wrapper ran: the attention override takes the grid from it."""
-    import comfy.patcher_extension
+    after the DIFFUSION_MODEL wrapper ran: the attention override takes the grid from it, not from
+    the latent. Driven at the override: the grid the adapter read from a 2 x 32 x 32 latent
+    (2 frames of 256 tokens), and a published grid of the same 512 tokens laid out as 4 x 8 x 16."""
+    wan = dict(model_type="t2v", dim=256, ffn_dim=256, num_heads=2, num_layers=1, in_dim=16, out_dim=16,
+               text_dim=4096, freq_dim=256)
+    model = host.build("WAN21_T2V", wan, seed=61)
+    adapter, _ = host.model_layout.adapter_for(model.get_model_object("diffusion_model"))
+    grid, why = adapter.grid((torch.zeros(1, 16, 2, 32, 32), None, torch.zeros(1, 8, 4096)), {})
+    assert why is None and (grid.num_frames, grid.frame_tokens, grid.uses_grid_sizes) == (2, 256, True)
+    config = SVGConfig(sparsity=0.75, dense_warmup=0.0, dense_blocks=0, backend="reference")
+    options = run_options(host, adapter, config)
+    options[host.patch.CALL_KEY] = host.patch.SVGCall(options[host.patch.RUN_KEY], None, grid, 0)
+    q, k, v = (torch.randn(1, 512, HEADS * HEAD_DIM) for _ in range(3))
+    options["grid_sizes"] = torch.Size([4, 8, 16])
+    options["optimized_attention_override"](None, q, k, v, heads=HEADS, transformer_options=options)
+    options["grid_sizes"] = (2, 16, 16)
+    options["optimized_attention_override"](None, q, k, v, heads=HEADS, transformer_options=options)
+    assert layouts == [VideoLayout(4, 128), VideoLayout(2, 256)]
+    options["grid_sizes"] = (2, 16)                         # unreadable: dense, with the reason
+    seen = []
+    options["optimized_attention_override"](lambda *a, **kw: seen.append(1) or torch.zeros_like(q), q, k, v,
+                                            heads=HEADS, transformer_options=options)
+    run = options[host.patch.RUN_KEY]
+    assert seen == [1] and any("grid_sizes (2, 16) is not (frames, height, width)" in r for r in run.dense_reasons)
 
+
+def test_real_wan_grid_sizes_and_the_layouts_used(host, layouts):
+    """This host's real Wan: where it publishes grid_sizes (0.19.3) every sparse call's layout is
+    that grid; where it does not (0.3.75) the layout comes from the latent. Either way the grid is
+    the latent's 2 x 16 x 16 patches."""
     wan = dict(model_type="t2v", dim=256, ffn_dim=256, num_heads=2, num_layers=1, in_dim=16, out_dim=16,
                text_dim=4096, freq_dim=256)
     model = host.svg(host.build("WAN21_T2V", wan, seed=61))
     published = []
+    options = model.model_options["transformer_options"]
+    svg_override = options["optimized_attention_override"]
 
-    def publish_grid_sizes(executor, *args, **kwargs):     # as newer Wan's forward_orig does
-        options = kwargs.get("transformer_options", args[5] if len(args) > 5 else None)
-        options["grid_sizes"] = torch.Size(published[-1])
-        return executor(*args, **kwargs)
+    def record(func, q, k, v, *args, **kwargs):
+        published.append((kwargs.get("transformer_options") or {}).get("grid_sizes"))
+        return svg_override(func, q, k, v, *args, **kwargs)
 
-    model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "test_grid_sizes",
-                               publish_grid_sizes)
-    context = [[torch.randn(1, 8, 4096), {}]]
-    published.append((2, 16, 16))                           # what the model really has
-    host.sample(model, torch.zeros(1, 16, 2, 32, 32), context)
-    assert set(layouts) == {VideoLayout(2, 256)}
-    layouts.clear()
-    published.append((4, 8, 16))                            # the same 512 tokens, another grid
-    host.sample(model, torch.zeros(1, 16, 2, 32, 32), context)
-    assert set(layouts) == {VideoLayout(4, 128)}
+    options["optimized_attention_override"] = record
+    host.sample(model, torch.zeros(1, 16, 2, 32, 32), [[torch.randn(1, 8, 4096), {}]])
+    assert set(layouts) == {VideoLayout(2, 256)} and len(layouts) == 2
+    if host.version_tuple >= (0, 19):
+        assert {tuple(g) for g in published} == {(2, 16, 16)}
+    else:
+        assert set(published) == {None}
 
 
 def test_video_grid_rules(host):
     VideoGrid = host.model_layout.VideoGrid
     exact = VideoGrid(3, 10, prefix_tokens=4)
     assert exact.layout_for(34) == (VideoLayout(3, 10, 4, 0), None)
-    assert exact.layout_for(35)[0] is None and "34" in exact.layout_for(35)[1]
+    assert exact.layout_for(35) == (None, "not the video's self-attention: 35 tokens is not the video's 34")
     after = VideoGrid(3, 10, text_after=True, suffix_tokens=5)
     assert after.layout_for(35)[0] == VideoLayout(3, 10, 0, 5)
     assert after.layout_for(42)[0] == VideoLayout(3, 10, 0, 12)
@@ -259,8 +285,22 @@ def test_video_grid_rules(host):
     with pytest.raises(ValueError):
         VideoGrid(3, 10, text_after=True, text_before=True)
     sized = VideoGrid(3, 10, uses_grid_sizes=True)
-    assert sized.refined({"grid_sizes": torch.Size([5, 2, 3])}) == VideoGrid(5, 6, uses_grid_sizes=True)
-    assert sized.refined({}) is sized and VideoGrid(3, 10).refined({"grid_sizes": (5, 2, 3)}).num_frames == 3
+    assert sized.refined({"grid_sizes": torch.Size([5, 2, 3])}) == (VideoGrid(5, 6, uses_grid_sizes=True), None)
+    assert sized.refined({}) == (sized, None) and VideoGrid(3, 10).refined({"grid_sizes": (5, 2, 3)})[0].num_frames == 3
+    assert sized.layout_for(30, {"grid_sizes": (5, 2, 3)}) == (VideoLayout(5, 6), None)
+    assert sized.layout_for(30, {"grid_sizes": (3, 10)})[0] is None          # unreadable: no guess
+    assert "not (frames, height, width)" in sized.layout_for(30, {"grid_sizes": (3, 10)})[1]
+    # a published [start, end) of the video fixes the layout; without it an unverified grid says why
+    sliced = VideoGrid(3, 10, prefix_tokens=4, video_slice="img_slice", unverified="no order known")
+    assert sliced.layout_for(42, {"img_slice": [8, 42]}) == (VideoLayout(3, 10, 12, 0), None)     # text first
+    assert sliced.layout_for(42, None, {"img_slice": (0, 34)}) == (VideoLayout(3, 10, 4, 8), None)  # text after
+    assert sliced.layout_for(42) == (None, "no order known")
+    assert sliced.layout_for(42, {"img_slice": [8, 40]})[0] is None            # not the video's 34 tokens
+    assert sliced.layout_for(42, {"img_slice": "x"})[0] is None
+    assert sliced.layout_for(20, {"img_slice": [0, 20]})[0] is None            # shorter than the video
+    declared = VideoGrid(3, 10, text_after=True, video_slice="img_slice")      # 0.3.75: order declared
+    assert declared.layout_for(38) == (VideoLayout(3, 10, 0, 8), None)
+    assert declared.layout_for(38, {"img_slice": [8, 38]}) == (VideoLayout(3, 10, 8, 0), None)  # published wins
 
 
 def test_transformer_options_found_where_the_model_passes_them(host):
@@ -278,3 +318,28 @@ def test_unsupported_class_reason_names_it(host):
 
     adapter, why = host.model_layout.adapter_for(Mystery())
     assert adapter is None and "Mystery" in why and "no SVG layout adapter" in why
+
+
+def test_registry_takes_the_most_specific_class(host):
+    """The most specific registered class in the MRO decides; LTXV's adapter does not cover
+    subclasses it was not written for (LTXAVModel has its own), Wan's does."""
+    from comfy.ldm.lightricks.model import LTXVModel
+    from comfy.ldm.wan.model import WanModel
+
+    class LTXVWithMoreTokens(LTXVModel):
+        pass
+
+    adapter, why = host.model_layout.adapter_for(LTXVWithMoreTokens.__new__(LTXVWithMoreTokens))
+    assert adapter is None and "LTXVWithMoreTokens is a subclass of LTXVModel" in why
+    assert "does not cover subclasses" in why
+    # VaceWanModel subclasses WanModel: its own adapter is chosen (an instance without its weights
+    # cannot be read, and the reason names the adapter that tried)
+    from comfy.ldm.wan.model import VaceWanModel
+
+    class MyVace(VaceWanModel):
+        pass
+
+    for model, family in ((VaceWanModel.__new__(VaceWanModel), "Wan VACE"), (MyVace.__new__(MyVace), "Wan VACE"),
+                          (WanModel.__new__(WanModel), "Wan,")):
+        adapter, why = host.model_layout.adapter_for(model)
+        assert adapter is None and f"looks like {family}" in why, why

@@ -15,7 +15,7 @@ import torch
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SVG_COMFYUI_DIR"),
-    reason="SVG_COMFYUI_DIR is not set: point it at a ComfyUI 0.3.75 tree (CI: .host/comfyui)")
+    reason="SVG_COMFYUI_DIR is not set: point it at a ComfyUI tree (scripts/test.sh: each host's)")
 
 WAN = dict(model_type="t2v", dim=256, ffn_dim=256, num_heads=2, num_layers=2, in_dim=16, out_dim=16,
            text_dim=4096, freq_dim=256)

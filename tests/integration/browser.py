@@ -1,6 +1,7 @@
-"""Driving the real ComfyUI frontend (the comfyui-frontend-package the test server serves) in
-headless Chromium through Playwright's sync API: shared by test_frontend.py and
-test_browser_ui.py.
+"""Driving the real ComfyUI frontend (the comfyui-frontend-package the test server serves: 1.32.9
+on ComfyUI 0.3.75, 1.42.11 on 0.19.3) in headless Chromium through Playwright's sync API: shared
+by test_frontend.py and test_browser_ui.py. Where the two frontends differ (first-start dialog,
+missing-models report, node search box, Run button) the helpers handle both.
 
 Needs the `playwright` Python package (requirements-dev.txt) and a system Chromium (Debian's
 `chromium`, which .ci/run installs; or SVG_TEST_CHROMIUM=/path/to/chrome): no browser download.
@@ -66,14 +67,16 @@ def open_frontend(url: str, viewport: dict | None = None):
 
 # ------------------------------------------------------------------ page chrome
 def close_dialogs(page, tries: int = 6) -> None:
-    """Close modal dialogs as a user would: Escape, else the dialog's close (x) button. On a fresh
-    user directory the frontend opens its template browser at first start (Escape does not close
-    that one), and a dialog's mask takes every click."""
+    """Close modal dialogs as a user would: the dialog's visible close (x) button, else Escape. On
+    a fresh user directory the frontend opens its template browser at first start (1.32: Escape
+    does not close it, its close button does; 1.42: its first close button is hidden, a visible
+    "Close dialog" one and Escape work), and a dialog's mask takes every click."""
     for _ in range(tries):
         mask = page.locator(".p-dialog-mask")
         if not mask.count() or not mask.first.is_visible():
             return
-        close = mask.first.locator("button:has(i.pi-times), button[aria-label='Close']")
+        close = mask.first.locator("button:has(i.pi-times):visible, button[aria-label='Close']:visible, "
+                                   "button[aria-label='Close dialog']:visible")
         if close.count():
             close.first.click()
         else:
@@ -86,6 +89,11 @@ def dismiss_chrome(page) -> None:
     """Close what covers the canvas in screenshots: a first-start dialog, the "Introducing
     Nodes 2.0" banner and the minimap, through their own buttons (each only if it is shown)."""
     close_dialogs(page)
+    # 1.42: the start-up graph's missing model is reported in an error overlay over the canvas
+    overlay = page.locator("[data-testid=error-overlay]")
+    if overlay.count() and overlay.first.is_visible():
+        overlay.first.get_by_role("button", name="Dismiss").click()
+        overlay.first.wait_for(state="hidden", timeout=5_000)
     banner = page.get_by_text("Introducing Nodes 2.0")
     if banner.count() and banner.first.is_visible():
         # the banner's close button is its icon-only (x) button, not "Try it out" (which would
@@ -100,12 +108,29 @@ def dismiss_chrome(page) -> None:
         minimap.first.click()
 
 
-def open_comfy_menu_item(page, *path: str) -> None:
-    """Click through the Comfy (logo) menu of the side bar, e.g. ("File", "Open")."""
-    page.locator(".comfy-menu-button-wrapper").first.click()
-    for name in path[:-1]:
-        page.get_by_role("menuitem", name=name).first.hover()
-    page.get_by_role("menuitem", name=path[-1]).first.click()
+def open_comfy_menu_item(page, *path: str, tries: int = 3) -> None:
+    """Click through the Comfy (logo) menu of the side bar, e.g. ("File", "Open"). Frontend 1.42
+    now and then leaves a submenu shut after the hover (the menu closed again, or no mouseenter
+    where the pointer already was): then the menu is closed with Escape and opened afresh, at most
+    ``tries`` times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    target = page.get_by_role("menuitem", name=path[-1]).first
+    for attempt in range(tries):
+        page.locator(".comfy-menu-button-wrapper").first.click()
+        for name in path[:-1]:
+            page.mouse.move(0, 0)
+            page.get_by_role("menuitem", name=name).first.hover()
+        try:
+            target.wait_for(state="visible", timeout=10_000)
+        except PlaywrightTimeout:   # the submenu did not open
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+            page.keyboard.press("Escape")
+            continue
+        target.click()
+        return
 
 
 def open_workflow_file(page, path: Path) -> None:
@@ -124,17 +149,36 @@ def open_workflow_file(page, path: Path) -> None:
 
 
 def dismiss_missing_models(page, timeout_s: float = 5.0) -> list[str]:
-    """If the frontend shows its "Missing Models" dialog, return the lines it lists and close
-    it with its Close button; [] when there is none."""
+    """If the frontend reports missing models, return the lines it lists and close the report;
+    [] when there is none. Frontend 1.32: a "Missing Models" dialog, closed with its Close
+    button. 1.42: an error overlay entry "Missing Models (N)"; its "See Errors" opens the
+    properties panel that lists the files, which is closed again with its toggle."""
     dialog = page.locator("[role=dialog][aria-labelledby=global-missing-models-warning]")
-    try:
-        dialog.wait_for(state="visible", timeout=timeout_s * 1000)
-    except Exception:  # noqa: BLE001 - playwright's TimeoutError: no dialog
-        return []
-    text = dialog.inner_text()
-    dialog.get_by_role("button", name="Close").first.click()
-    dialog.wait_for(state="hidden", timeout=5_000)
-    return [ln.strip() for ln in text.splitlines() if ln.strip()]
+    overlay = page.locator("[data-testid=error-overlay]").filter(has_text="Missing Models")
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if dialog.count() and dialog.first.is_visible():
+            text = dialog.first.inner_text()
+            dialog.first.get_by_role("button", name="Close").first.click()
+            dialog.first.wait_for(state="hidden", timeout=5_000)
+            return [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if overlay.count() and overlay.first.is_visible():
+            overlay.first.get_by_role("button", name="See Errors").click()
+            panel = page.locator("[data-testid=properties-panel]").filter(has_text="Missing Models")
+            panel.first.wait_for(state="visible", timeout=10_000)
+            time.sleep(0.3)
+            text = panel.first.inner_text()
+            page.get_by_role("button", name="Toggle properties panel").click()
+            panel.first.wait_for(state="hidden", timeout=5_000)
+            return [ln.strip() for ln in text.splitlines() if ln.strip()]
+        time.sleep(0.2)
+    return []
+
+
+def run_button(page):
+    """The Run (queue) button: 1.42 also labels its queue-mode menu trigger "Run"."""
+    by_id = page.get_by_test_id("queue-button")
+    return by_id.first if by_id.count() else page.get_by_role("button", name="Run", exact=True)
 
 
 def new_blank_workflow(page) -> None:
@@ -207,7 +251,8 @@ def add_node_from_search(page, display_name: str, x: float, y: float, on_results
     `on_results(page, rect)` is called while the result is shown, with the window rectangle of
     the search box and the result (e.g. to grab them)."""
     before = {n["id"] for n in graph_nodes(page)}
-    box = page.locator("input[id^=comfy-vue-node-search-box-input]").first
+    box = page.locator("input[id^=comfy-vue-node-search-box-input], "   # frontend 1.32
+                       "input[placeholder='Add a node...']").first          # 1.42
     for attempt in range(3):  # a double-click right after a tab switch is sometimes not taken
         page.mouse.dblclick(x, y)
         try:
@@ -221,7 +266,8 @@ def add_node_from_search(page, display_name: str, x: float, y: float, on_results
     option.wait_for(state="visible", timeout=10_000)
     if on_results is not None:
         time.sleep(0.3)  # the results list's fade-in
-        a = page.locator(".comfy-vue-node-search-container").first.bounding_box()
+        container = page.locator(".comfy-vue-node-search-container")
+        a = (container.first if container.count() else box).bounding_box()
         b = option.bounding_box()
         x0, y0 = min(a["x"], b["x"]), min(a["y"], b["y"])
         x1 = max(a["x"] + a["width"], b["x"] + b["width"])

@@ -1,5 +1,5 @@
-"""What a user sees of the pack in the ComfyUI web page: the real frontend (1.32.9, served by the
-test server) in headless Chromium, driven through its own UI with Playwright (helpers in
+"""What a user sees of the pack in the ComfyUI web page: the real frontend (1.32.9 on ComfyUI 0.3.75,
+1.42.11 on 0.19.3, served by the test server) in headless Chromium, driven through its own UI with Playwright (helpers in
 browser.py), plus one HTTP-level check of the report node's output.
 
 In one page session:
@@ -45,6 +45,7 @@ import browser
 import host
 from svg_pack.svg_attention.report import palette
 from tiny_workflow import adapt_workflow
+from workflow_requires import unloadable_here
 from workflow_to_api import _has_control_widget, _input_specs, _is_widget, ui_to_api
 
 REPO = Path(__file__).resolve().parents[2]
@@ -258,6 +259,8 @@ def _stack(images: list, gap: int = 12, background=(24, 24, 24)):
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_example_opens_from_file_menu(page, shots, object_info, path):
     wf = json.loads(path.read_text(encoding="utf-8"))
+    if why := unloadable_here(wf, host.COMFY_VERSION, object_info, path.name):
+        pytest.skip(why)
     page.errors.clear()
     browser.open_workflow_file(page, path)
     missing = browser.dismiss_missing_models(page)
@@ -332,7 +335,7 @@ def test_tiny_workflow_runs_from_run_button(page, shots, comfy_server, object_in
 
     with page.expect_response(lambda r: r.url.endswith("/prompt") and
                               r.request.method == "POST") as posted:
-        page.get_by_role("button", name="Run", exact=True).click()
+        browser.run_button(page).click()
     assert posted.value.status == 200, posted.value.text()
     prompt_id = posted.value.json()["prompt_id"]
     entry = comfy_server.wait(prompt_id, timeout=240)

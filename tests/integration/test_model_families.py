@@ -33,6 +33,17 @@ LAYOUT = re.compile(r"sparse: VideoLayout\(num_frames=(\d+), frame_tokens=(\d+),
                     r"suffix_tokens=(\d+)\)")
 
 
+TOKEN_ORDER = re.compile(r"\[SVG-test\] token order: (\w+) block, (\d+) tokens, image tokens at \[(\d+), (\d+)\)")
+
+
+def token_order(result):
+    """(block type, tokens, (start, end)) of the image tokens in each joint attention the token
+    order probe observed (HunyuanVideo); fails when a joint attention's image tokens were not found."""
+    assert "image tokens not found" not in result.log, result.log
+    return {(m.group(1), int(m.group(2)), (int(m.group(3)), int(m.group(4))))
+            for m in TOKEN_ORDER.finditer(result.log)}
+
+
 def layouts(result):
     """(frames, frame_tokens, prefix, suffix) of every layout the prompt's runs logged (verbose)."""
     return {tuple(int(n) for n in m.groups()) for m in LAYOUT.finditer(result.log)}
@@ -81,7 +92,10 @@ def test_wan22_two_experts_each_patched(comfy_server, output_dir):
 
 
 @pytest.mark.parametrize("guidance_type", ["v2 (replace)", "custom"])
-def test_hunyuan_image_to_video_guidance(comfy_server, output_dir, guidance_type):
+def test_hunyuan_image_to_video_guidance(comfy_server, output_dir, comfy_version, guidance_type):
+    """HunyuanImageToVideo's guidance modes on the T2V model, with the token order probe
+    (tests/fixtures/svg_test_nodes/token_order.py) after the SVG node: every joint attention's image
+    tokens, where the model's own tensors have them, must be where SVG's layout put the video."""
     g = Graph()
     unet = g.add("UNETLoader", unet_name=MODELS["hunyuan_t2v"]["file"], weight_dtype="default")
     clip = g.add("SVGTestCLIPLoader", model_family="hunyuan_video")
@@ -93,7 +107,8 @@ def test_hunyuan_image_to_video_guidance(comfy_server, output_dir, guidance_type
     positive = g.add("FluxGuidance", conditioning=[i2v, 0], guidance=6.0)
     model = g.add("SVGSparseAttention", model=[unet, 0],
                   **svg_settings(dense_warmup=0.2, dense_blocks=0, verbose=True))
-    ks = g.ksampler(model, [positive, 0], negative, [i2v, 1], steps=5, cfg=1.0)
+    probed = g.add("SVGTestTokenOrderProbe", model=[model, 0])
+    ks = g.ksampler(probed, [positive, 0], negative, [i2v, 1], steps=5, cfg=1.0)
     save = g.add("SaveLatent", samples=[ks, 0], filename_prefix=unique_prefix(f"hunyuan_i2v_{guidance_type[:2]}"))
 
     result = comfy_server.run(g.nodes, summaries=1)
@@ -101,10 +116,19 @@ def test_hunyuan_image_to_video_guidance(comfy_server, output_dir, guidance_type
     assert s["sparse_calls"] > 0, s["_line"]
     only_text_calls_missed(s)
     # the video's 4 frames of 16 x 16 tokens; "custom": the image's 16 x 16 tokens in front of them;
-    # the text (its length set by the test encoder) after them
+    # the text (its length set by the test encoder) before them (0.19.3) or after them (0.3.75):
+    # the layout SVG used must put the image tokens where the model really has them
+    image = 256 if guidance_type == "custom" else 0
     (found,) = layouts(result)
-    prefix = 256 if guidance_type == "custom" else 0
-    assert found[:3] == (4, 256, prefix) and found[3] > 0, result.log
+    frames, frame_tokens, prefix, suffix = found
+    assert (frames, frame_tokens) == (4, 256) and prefix + suffix > image, result.log
+    observed = token_order(result)
+    assert {kind for kind, _, _ in observed} == {"double", "single"}, result.log
+    for kind, tokens, span in observed:
+        assert span == (prefix - image, prefix + VIDEO_TOKENS), (kind, tokens, span, found)
+        assert tokens == prefix + VIDEO_TOKENS + suffix
+    text_first = comfy_version.split(".")[:2] != ["0", "3"]
+    assert (prefix > image) == text_first and (suffix > 0) == (not text_first), (comfy_version, found)
     assert load_latent(output_dir, result, save).shape == (1, 16, 4, 32, 32)
 
 
